@@ -1,0 +1,41 @@
+package io.gatewaycsi.cli;
+
+import io.gatewaycsi.common.Endpoint;
+import io.gatewaycsi.common.LogSetup;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code gateway-csi mount-helper}: the sidecar that mounts shares in user space (NFS client + FUSE). */
+@Command(name = "mount-helper", mixinStandardHelpOptions = true,
+        description = "Serve the mount helper API: user-space NFS mounts over FUSE for nodes that cannot"
+                + " mount NFS in the kernel.")
+final class MountHelperCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--endpoint", paramLabel = "URL", converter = CommonOptions.EndpointConverter.class,
+            defaultValue = MountHelperOptions.DEFAULT_ENDPOINT,
+            description = "Where to serve the mount helper API (default: ${DEFAULT-VALUE}).")
+    Endpoint endpoint;
+
+    @Option(names = "--log-level", paramLabel = "LEVEL", defaultValue = "info",
+            description = "error, warn, info or debug (default: ${DEFAULT-VALUE}).")
+    String logLevel;
+
+    @Override
+    public Integer call() throws Exception {
+        try {
+            LogSetup.configure(logLevel);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+        return Serving.serve(List.of(new Serving.Listener(endpoint, List.of(MountHelperOptions.service()))),
+                () -> { });
+    }
+}

@@ -1,0 +1,18 @@
+package io.gatewaycsi.cli;
+
+import io.gatewaycsi.mounthelper.MountHelperService;
+import java.nio.file.Path;
+
+/** What the mount helper's roles share: its default endpoint and its service. */
+final class MountHelperOptions {
+
+    /** Where the mount helper listens unless told otherwise; the node plugin's default too. */
+    static final String DEFAULT_ENDPOINT = "unix:///run/gateway-csi/mount-helper.sock";
+
+    private MountHelperOptions() {
+    }
+
+    static MountHelperService service() {
+        return new MountHelperService(Path.of("/dev/fuse"));
+    }
+}

@@ -1,0 +1,37 @@
+package io.gatewaycsi.cli;
+
+import io.gatewaycsi.common.DriverVersion;
+import io.gatewaycsi.common.IdentityService;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code gateway-csi node}: the node plugin (a DaemonSet on every GPU node). */
+@Command(name = "node", mixinStandardHelpOptions = true,
+        description = "Serve the CSI Identity and Node services: one staging mount per volume and node,"
+                + " bind mounts into pods.")
+final class NodeCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    CommonOptions common;
+
+    @Option(names = "--node-id", paramLabel = "ID", required = true,
+            defaultValue = "${env:NODE_ID}",
+            description = "This node's ID as reported by NodeGetInfo, usually the Kubernetes node name"
+                    + " (default: $NODE_ID).")
+    String nodeId;
+
+    @Override
+    public Integer call() throws Exception {
+        common.apply(spec.commandLine());
+        IdentityService identity = new IdentityService(common.driverName, DriverVersion.get(), false, () -> true);
+        return Serving.serve(List.of(new Serving.Listener(common.endpoint, List.of(identity))), () -> { });
+    }
+}
