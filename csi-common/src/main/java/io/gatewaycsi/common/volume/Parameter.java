@@ -1,0 +1,156 @@
+package io.gatewaycsi.common.volume;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+/**
+ * The StorageClass parameters of gateway-csi: the one table that drives parsing, validation, the error
+ * messages and the README's parameter table. The same keys are valid in a static PersistentVolume's
+ * {@code volumeAttributes} and in the {@code volume_context} CreateVolume returns.
+ *
+ * <p>Each entry has a key, a default (none for required or optional-without-default keys), what is allowed
+ * (shown in errors and docs) and a normalizer that returns the canonical value or throws
+ * {@link IllegalArgumentException} with the reason.
+ */
+public enum Parameter {
+
+    /** The gateway's host name or IP address (nfs(5) "server"). */
+    SERVER("server", null, "a host name, IPv4 or IPv6 address", "Gateway host name or IP address. Required.",
+            Values::host),
+    /** The exported path on the gateway. */
+    SHARE("share", null, "an absolute path such as /my-bucket", "Exported path on the gateway. Required.",
+            Values::share),
+    /**
+     * The volume's directory below the share. In a StorageClass a template over
+     * {@code ${pvc.metadata.name}}, {@code ${pvc.metadata.namespace}}, {@code ${pv.metadata.name}}; in a
+     * volume context the resolved relative path.
+     */
+    SUB_DIR("subDir", "${pv.metadata.name}", "a relative path; templates ${pvc.metadata.name},"
+            + " ${pvc.metadata.namespace}, ${pv.metadata.name}",
+            "Directory of each volume below the share.", Values::subDirTemplate),
+    /** NFS protocol version (nfs(5) {@code vers}). */
+    NFS_VERSION("nfsVersion", "4.1", "3, 4, 4.0, 4.1 or 4.2", "NFS protocol version (mount option `vers`).",
+            Values.choice("3", "4", "4.0", "4.1", "4.2")),
+    /** {@code hard} retries forever; {@code soft} fails after timeo × (retrans + 1) (nfs(5)). */
+    MOUNT_MODE("mountMode", "hard", "hard or soft",
+            "`hard` retries until the gateway answers; `soft` fails I/O with EIO after timeo × (retrans + 1).",
+            Values.choice("hard", "soft")),
+    /** RPC timeout in deciseconds (nfs(5) {@code timeo}). */
+    TIMEO("timeo", "600", "1..6000 deciseconds", "RPC timeout in deciseconds (mount option `timeo`).",
+            Values.integer(1, 6000)),
+    /** Retries before a major timeout (nfs(5) {@code retrans}). */
+    RETRANS("retrans", "2", "0..100", "Retransmissions before a major timeout (mount option `retrans`).",
+            Values.integer(0, 100)),
+    /** Number of TCP connections to the gateway (nfs(5) {@code nconnect}). */
+    NCONNECT("nconnect", null, "1..16", "TCP connections per mount (mount option `nconnect`).",
+            Values.integer(1, 16)),
+    /** Read size in bytes (nfs(5) {@code rsize}). */
+    RSIZE("rsize", null, "1024..1048576 bytes, a multiple of 1024", "Read size in bytes (mount option `rsize`).",
+            Values.ioSize()),
+    /** Write size in bytes (nfs(5) {@code wsize}). */
+    WSIZE("wsize", null, "1024..1048576 bytes, a multiple of 1024", "Write size in bytes (mount option `wsize`).",
+            Values.ioSize()),
+    /** Caching for read-mostly datasets: {@code nocto} and {@code actimeo=600}. */
+    READ_ONLY_CACHE("readOnlyCache", "false", "true or false",
+            "For read-mostly datasets: adds `nocto,actimeo=600` (attributes cached 10 minutes, no"
+                    + " close-to-open checks). Writers on other nodes become visible late.",
+            Values.bool()),
+    /** RPC-with-TLS to the gateway (nfs(5) {@code xprtsec=tls}). */
+    ENCRYPT_IN_TRANSIT("encryptInTransit", "false", "true or false",
+            "Encrypt NFS traffic with RPC-with-TLS (mount option `xprtsec=tls`; needs NFSv4.x and kernel support).",
+            Values.bool()),
+    /** Who performs the staging mount: the kernel, the mount helper, or the kernel with fallback. */
+    MOUNT_BACKEND("mountBackend", "auto", "auto, kernel or sidecar",
+            "`auto` mounts in the kernel and falls back to the mount helper where the node cannot;"
+                    + " `kernel` never falls back; `sidecar` always uses the mount helper.",
+            Values.choice("auto", "kernel", "sidecar")),
+    /** What DeleteVolume does with the volume's directory. */
+    ON_DELETE("onDelete", "delete", "delete, retain or archive",
+            "DeleteVolume: `delete` removes the directory tree, `retain` keeps it, `archive` renames it"
+                    + " to archived-<name>.",
+            Values.choice("delete", "retain", "archive")),
+    /** Mode of the volume's new directory, octal. */
+    MOUNT_PERMISSIONS("mountPermissions", null, "an octal mode 0..7777 such as 0775",
+            "Mode applied to each new volume directory (octal).", Values.octalMode()),
+    /** Extra nfs(5) options, comma-separated, merged with the StorageClass mountOptions. */
+    MOUNT_OPTIONS("mountOptions", null, "comma-separated nfs(5) options such as nconnect=8,noresvport",
+            "Extra mount options, validated and merged like the StorageClass `mountOptions`.",
+            Values::mountOptionList);
+
+    private static final Map<String, Parameter> BY_KEY = Arrays.stream(values())
+            .collect(Collectors.toUnmodifiableMap(Parameter::key, Function.identity()));
+
+    private final String key;
+    private final String defaultValue;
+    private final String allowed;
+    private final String description;
+    private final Function<String, String> normalizer;
+
+    Parameter(String key, String defaultValue, String allowed, String description,
+              Function<String, String> normalizer) {
+        this.key = key;
+        this.defaultValue = defaultValue;
+        this.allowed = allowed;
+        this.description = description;
+        this.normalizer = normalizer;
+    }
+
+    /** The key as written in a StorageClass. */
+    public String key() {
+        return key;
+    }
+
+    /** The value used when the key is absent, if any. */
+    public Optional<String> defaultValue() {
+        return Optional.ofNullable(defaultValue);
+    }
+
+    /** What the key accepts, as shown in errors and docs. */
+    public String allowed() {
+        return allowed;
+    }
+
+    /** What the key does, for the docs. */
+    public String description() {
+        return description;
+    }
+
+    /** Whether a StorageClass must give this key. */
+    public boolean required() {
+        return this == SERVER || this == SHARE;
+    }
+
+    /**
+     * Returns the canonical form of {@code value}.
+     *
+     * @throws IllegalArgumentException "parameter `key` must be …, got `value`"
+     */
+    public String normalize(String value) {
+        try {
+            return normalizer.apply(value.strip());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("parameter `" + key + "` must be " + allowed + ", got `"
+                    + Values.printable(value) + "`" + (e.getMessage() != null ? ": " + e.getMessage() : ""));
+        }
+    }
+
+    /** The parameter with {@code key}, if it is one of ours. */
+    public static Optional<Parameter> byKey(String key) {
+        return Optional.ofNullable(BY_KEY.get(key));
+    }
+
+    /** Every key, in table order, for error messages. */
+    public static List<String> keys() {
+        return Arrays.stream(values()).map(Parameter::key).toList();
+    }
+
+    /** The value of a boolean parameter. */
+    static boolean isTrue(String normalized) {
+        return "true".equals(normalized.toLowerCase(Locale.ROOT));
+    }
+}

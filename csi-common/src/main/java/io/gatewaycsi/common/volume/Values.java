@@ -1,0 +1,166 @@
+package io.gatewaycsi.common.volume;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+
+/** Normalizers for parameter values; each throws {@link IllegalArgumentException} (reason optional). */
+final class Values {
+
+    private static final Pattern HOST_LABEL = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?");
+    private static final Pattern IPV4 = Pattern.compile("(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})");
+    private static final Pattern IPV6 = Pattern.compile("[0-9A-Fa-f:.]+");
+    private static final Pattern TEMPLATE = Pattern.compile("\\$\\{([^}]*)}");
+    static final Set<String> TEMPLATE_VARIABLES = Set.of("pvc.metadata.name", "pvc.metadata.namespace",
+            "pv.metadata.name");
+    /** Longest path segment NFS servers accept, in bytes. */
+    static final int MAX_SEGMENT_BYTES = 255;
+    /** Longest share or sub-directory path we accept, in bytes. */
+    static final int MAX_PATH_BYTES = 1024;
+
+    private Values() {
+    }
+
+    static Function<String, String> choice(String... choices) {
+        List<String> allowed = List.of(choices);
+        return value -> {
+            String lower = value.toLowerCase(Locale.ROOT);
+            if (!allowed.contains(lower)) {
+                throw new IllegalArgumentException();
+            }
+            return lower;
+        };
+    }
+
+    static Function<String, String> integer(int min, int max) {
+        return value -> Integer.toString(parseInt(value, min, max));
+    }
+
+    static int parseInt(String value, int min, int max) {
+        if (!value.matches("\\d{1,9}")) {
+            throw new IllegalArgumentException();
+        }
+        int parsed = Integer.parseInt(value);
+        if (parsed < min || parsed > max) {
+            throw new IllegalArgumentException();
+        }
+        return parsed;
+    }
+
+    static Function<String, String> ioSize() {
+        return value -> {
+            int size = parseInt(value, 1024, 1048576);
+            if (size % 1024 != 0) {
+                throw new IllegalArgumentException();
+            }
+            return Integer.toString(size);
+        };
+    }
+
+    static Function<String, String> bool() {
+        return choice("true", "false");
+    }
+
+    static Function<String, String> octalMode() {
+        return value -> {
+            if (!value.matches("0?[0-7]{1,4}")) {
+                throw new IllegalArgumentException();
+            }
+            return String.format("%04o", Integer.parseInt(value, 8));
+        };
+    }
+
+    static String host(String value) {
+        String host = value.startsWith("[") && value.endsWith("]") ? value.substring(1, value.length() - 1) : value;
+        if (host.contains(":")) {
+            if (!IPV6.matcher(host).matches()) {
+                throw new IllegalArgumentException("not an IPv6 address");
+            }
+            return host.toLowerCase(Locale.ROOT);
+        }
+        var ipv4 = IPV4.matcher(host);
+        if (ipv4.matches()) {
+            for (int i = 1; i <= 4; i++) {
+                if (Integer.parseInt(ipv4.group(i)) > 255) {
+                    throw new IllegalArgumentException("not an IPv4 address");
+                }
+            }
+            return host;
+        }
+        if (host.isEmpty() || host.length() > 253) {
+            throw new IllegalArgumentException("a host name has 1..253 characters");
+        }
+        for (String label : host.split("\\.", -1)) {
+            if (!HOST_LABEL.matcher(label).matches()) {
+                throw new IllegalArgumentException("`" + printable(label) + "` is not a valid host name label");
+            }
+        }
+        return host.toLowerCase(Locale.ROOT);
+    }
+
+    static String share(String value) {
+        if (!value.startsWith("/")) {
+            throw new IllegalArgumentException("it must start with /");
+        }
+        String relative = value.replaceAll("/+$", "").substring(value.equals("/") ? 0 : 1);
+        return relative.isEmpty() ? "/" : "/" + relativePath(relative);
+    }
+
+    /** A relative path of safe segments: no empty, {@code .} or {@code ..} segment, no control character. */
+    static String relativePath(String value) {
+        if (value.startsWith("/")) {
+            throw new IllegalArgumentException("it must be relative");
+        }
+        if (value.getBytes(StandardCharsets.UTF_8).length > MAX_PATH_BYTES) {
+            throw new IllegalArgumentException("it is longer than " + MAX_PATH_BYTES + " bytes");
+        }
+        for (String segment : value.split("/", -1)) {
+            if (segment.isEmpty() || segment.equals(".") || segment.equals("..")) {
+                throw new IllegalArgumentException("`" + printable(segment) + "` is not allowed as a path segment");
+            }
+            if (segment.getBytes(StandardCharsets.UTF_8).length > MAX_SEGMENT_BYTES) {
+                throw new IllegalArgumentException("a path segment is longer than " + MAX_SEGMENT_BYTES + " bytes");
+            }
+            if (segment.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+                throw new IllegalArgumentException("control characters are not allowed");
+            }
+        }
+        return value;
+    }
+
+    static String subDirTemplate(String value) {
+        String stripped = value.replaceAll("/+$", "");
+        var variables = TEMPLATE.matcher(stripped);
+        while (variables.find()) {
+            if (!TEMPLATE_VARIABLES.contains(variables.group(1))) {
+                throw new IllegalArgumentException("unknown template variable ${" + variables.group(1) + "}");
+            }
+        }
+        if (stripped.isEmpty()) {
+            throw new IllegalArgumentException("it must not be empty");
+        }
+        // Validate the shape with every variable replaced by a harmless stand-in.
+        relativePath(TEMPLATE.matcher(stripped).replaceAll("x"));
+        return stripped;
+    }
+
+    static String mountOptionList(String value) {
+        return String.join(",", MountOption.parseList(value).stream().map(MountOption::toString).toList());
+    }
+
+    /** {@code value} with control characters shown as {@code \\uXXXX}, cut to 100 characters. */
+    static String printable(String value) {
+        StringBuilder out = new StringBuilder();
+        value.codePoints().limit(100).forEach(c -> {
+            if (c < 0x20 || c == 0x7f) {
+                out.append(String.format("\\u%04x", c));
+            } else {
+                out.appendCodePoint(c);
+            }
+        });
+        return value.length() > 100 ? out + "…" : out.toString();
+    }
+}
