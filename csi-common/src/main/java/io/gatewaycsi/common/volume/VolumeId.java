@@ -1,75 +1,128 @@
 package io.gatewaycsi.common.volume;
 
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.List;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Objects;
 import java.util.Optional;
 
 /**
- * A volume ID: everything DeleteVolume needs, with no other state (CSI spec, "CreateVolume": the plugin
- * SHOULD make the ID self-describing when it has no other store). Shape:
- * {@code gw1|<onDelete>|<nfsVersion>|<server>|<share>|<subDir>}, fields separated by {@code |}, with
- * {@code %} and {@code |} inside a field written as {@code %25} and {@code %7C}. The {@code gw1} prefix
- * versions the format. An ID never exceeds {@link #MAX_BYTES} bytes (CSI spec, "Size Limits") and can never
- * address a path outside the share: decoding re-validates share and subDir.
+ * A volume ID: what DeleteVolume needs to find and remove a volume, with no state in the controller (CSI
+ * spec, "CreateVolume": the ID identifies the volume in later calls). Two shapes, fields separated by
+ * {@code |}, with {@code %} and {@code |} inside a field written as {@code %25} and {@code %7C}:
+ * <ul>
+ *   <li>{@code gw1|<onDelete>|<nfsVersion>|<server>|<share>|<subDir>} when it fits in {@link #MAX_BYTES};</li>
+ *   <li>{@code gw1h|<onDelete>|<nfsVersion>|<server>|<share>|<digest>} otherwise, where the digest (32 hex
+ *   digits of the SHA-256 of subDir) names the volume's record on the gateway, which holds subDir.</li>
+ * </ul>
+ * The prefix versions the format. An ID never exceeds 128 bytes (CSI spec, "Size Limits"): when even the
+ * digest form does not fit, encoding is refused. Decoding re-validates every field, so an ID can never
+ * address a path outside its share.
  *
  * @param onDelete   delete, retain or archive
  * @param nfsVersion the volume's {@code nfsVersion} parameter (3, 4, 4.0, 4.1, 4.2)
  * @param server     the gateway
  * @param share      the exported path, absolute
- * @param subDir     the volume's directory below the share, relative, not empty
+ * @param subDir     the volume's directory below the share, relative; {@code null} when the ID carries only
+ *                   its digest
+ * @param digest     32 hex digits of SHA-256(subDir)
  */
-public record VolumeId(String onDelete, String nfsVersion, String server, String share, String subDir) {
+public record VolumeId(String onDelete, String nfsVersion, String server, String share, String subDir,
+                       String digest) {
 
     /** Longest ID the CSI spec allows, in bytes. */
     public static final int MAX_BYTES = 128;
-    static final String PREFIX = "gw1";
+    static final String INLINE = "gw1";
+    static final String DIGESTED = "gw1h";
 
     public VolumeId {
         onDelete = Parameter.ON_DELETE.normalize(onDelete);
         nfsVersion = Parameter.NFS_VERSION.normalize(nfsVersion);
         server = Parameter.SERVER.normalize(server);
         share = Parameter.SHARE.normalize(share);
-        subDir = Values.relativePath(subDir);
+        if (subDir != null) {
+            subDir = Values.relativePath(subDir);
+            if (digest != null && !digest.equals(digestOf(subDir))) {
+                throw new IllegalArgumentException("digest does not match subDir");
+            }
+            digest = digestOf(subDir);
+        } else if (digest == null || !digest.matches("[0-9a-f]{32}")) {
+            throw new IllegalArgumentException("a volume ID needs subDir or its digest");
+        }
+    }
+
+    /** The ID of the volume in {@code <share>/<subDir>}. */
+    public static VolumeId of(String onDelete, String nfsVersion, String server, String share, String subDir) {
+        return new VolumeId(onDelete, nfsVersion, server, share, Objects.requireNonNull(subDir, "subDir"), null);
+    }
+
+    /** The subDir, when the ID carries it. */
+    public Optional<String> knownSubDir() {
+        return Optional.ofNullable(subDir);
     }
 
     /**
-     * The ID string.
+     * The ID string: the inline shape when it fits, else the digest shape.
      *
-     * @throws IllegalArgumentException when it would exceed 128 bytes, naming the length and what to shorten
+     * @throws IllegalArgumentException when even the digest shape exceeds 128 bytes, naming what to shorten
      */
     public String encode() {
-        String id = String.join("|", PREFIX, onDelete, nfsVersion, escape(server), escape(share), escape(subDir));
-        int length = id.getBytes(StandardCharsets.UTF_8).length;
-        if (length > MAX_BYTES) {
-            throw new IllegalArgumentException("the volume ID for " + server + ":" + share + "/" + subDir + " would be "
-                    + length + " bytes; CSI allows " + MAX_BYTES + ": use a shorter share, subDir or server name");
+        String head = String.join("|", onDelete, nfsVersion, escape(server), escape(share));
+        if (subDir != null) {
+            String inline = INLINE + "|" + head + "|" + escape(subDir);
+            if (bytes(inline) <= MAX_BYTES) {
+                return inline;
+            }
         }
-        return id;
+        String digested = DIGESTED + "|" + head + "|" + digest;
+        if (bytes(digested) > MAX_BYTES) {
+            throw new IllegalArgumentException("the volume ID for " + server + ":" + share + " would be "
+                    + bytes(digested) + " bytes; CSI allows " + MAX_BYTES + ": use a shorter share or server name");
+        }
+        return digested;
     }
 
-    /**
-     * Decodes an ID made by {@link #encode}; empty for anything else (a foreign, malformed or unsafe ID).
-     */
+    /** Decodes an ID made by {@link #encode}; empty for anything else (a foreign, malformed or unsafe ID). */
     public static Optional<VolumeId> decode(String id) {
-        if (id == null || id.getBytes(StandardCharsets.UTF_8).length > MAX_BYTES) {
+        if (id == null || bytes(id) > MAX_BYTES) {
             return Optional.empty();
         }
         String[] fields = id.split("\\|", -1);
-        if (fields.length != 6 || !fields[0].equals(PREFIX)) {
+        if (fields.length != 6 || !(fields[0].equals(INLINE) || fields[0].equals(DIGESTED))) {
             return Optional.empty();
         }
         try {
+            boolean inline = fields[0].equals(INLINE);
             return Optional.of(new VolumeId(fields[1], fields[2], unescape(fields[3]), unescape(fields[4]),
-                    unescape(fields[5])));
+                    inline ? unescape(fields[5]) : null, inline ? null : fields[5]));
         } catch (IllegalArgumentException e) {
             return Optional.empty();
         }
     }
 
-    /** The volume's directory as a path on the gateway's export: {@code <share>/<subDir>}. */
-    public String exportPath() {
-        return share.equals("/") ? "/" + subDir : share + "/" + subDir;
+    /** The volume's directory on the export, {@code <share>/<subDir>}, when the ID carries subDir. */
+    public Optional<String> exportPath() {
+        return knownSubDir().map(dir -> join(share, dir));
+    }
+
+    /** {@code <share>/<relative>}. */
+    public static String join(String share, String relative) {
+        return share.equals("/") ? "/" + relative : share + "/" + relative;
+    }
+
+    /** 32 hex digits of the SHA-256 of {@code text} (UTF-8). */
+    public static String digestOf(String text) {
+        try {
+            byte[] hash = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(hash, 0, 16);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static int bytes(String text) {
+        return text.getBytes(StandardCharsets.UTF_8).length;
     }
 
     static String escape(String field) {
@@ -77,20 +130,21 @@ public record VolumeId(String onDelete, String nfsVersion, String server, String
     }
 
     static String unescape(String field) {
-        List<String> parts = new ArrayList<>();
-        int from = 0;
-        int at;
-        while ((at = field.indexOf('%', from)) >= 0) {
-            parts.add(field.substring(from, at));
-            String code = at + 3 <= field.length() ? field.substring(at, at + 3) : "";
-            parts.add(switch (code) {
-                case "%25" -> "%";
-                case "%7C" -> "|";
+        StringBuilder out = new StringBuilder(field.length());
+        for (int i = 0; i < field.length(); i++) {
+            char c = field.charAt(i);
+            if (c != '%') {
+                out.append(c);
+                continue;
+            }
+            String code = i + 3 <= field.length() ? field.substring(i, i + 3) : "";
+            out.append(switch (code) {
+                case "%25" -> '%';
+                case "%7C" -> '|';
                 default -> throw new IllegalArgumentException("bad escape");
             });
-            from = at + 3;
+            i += 2;
         }
-        parts.add(field.substring(from));
-        return String.join("", parts);
+        return out.toString();
     }
 }
