@@ -1,0 +1,131 @@
+package io.gatewaycsi.node;
+
+import io.grpc.Status;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Why a kernel NFS mount ({@code mount -t nfs4|nfs}, mount(8) and mount.nfs(8)) failed, classified from its
+ * exit code and output (which {@link KernelBackend} runs in the C locale), and the CSI status code each class
+ * maps to.
+ */
+public enum MountFailure {
+    /**
+     * This node cannot mount NFS in the kernel: no NFS client in the kernel ({@code No such device},
+     * {@code unknown filesystem type}), no mount.nfs helper, mount(8) or setsid(1) missing, or not permitted
+     * ({@code Operation not permitted}, {@code only root can}). The trigger for falling back to the mount
+     * helper. FAILED_PRECONDITION.
+     */
+    NOT_AVAILABLE_ON_NODE(Status.Code.FAILED_PRECONDITION,
+            "this node cannot mount NFS in the kernel",
+            "with mountBackend=auto or mountBackend=sidecar the mount helper mounts the share in user space"
+                    + " instead; to use the kernel, the node needs the nfs/nfsv4 kernel modules and nfs-common"
+                    + " (mount.nfs) in the node plugin, which must run privileged"),
+    /**
+     * The gateway did not answer or turned the node away: connection refused, no route, timed out (also when
+     * the command ran past its deadline), name not resolved, access denied by server. UNAVAILABLE.
+     */
+    GATEWAY_UNREACHABLE(Status.Code.UNAVAILABLE,
+            "the NFS gateway could not be reached",
+            "check that the StorageClass `server` resolves and is reachable from this node on TCP port 2049,"
+                    + " and that the gateway exports the share to this node's address"),
+    /** The gateway has no such export or directory ({@code No such file or directory}). NOT_FOUND. */
+    EXPORT_NOT_FOUND(Status.Code.NOT_FOUND,
+            "the gateway has no such export or directory",
+            "check the StorageClass `share` and the volume's subDir; the directory may have been deleted"),
+    /**
+     * The options were refused ({@code an incorrect mount option was specified}, {@code Invalid argument},
+     * unsupported NFS version). INVALID_ARGUMENT.
+     */
+    BAD_OPTIONS(Status.Code.INVALID_ARGUMENT,
+            "the NFS mount options were refused",
+            "check the StorageClass mountOptions and nfsVersion against nfs(5) and what the gateway serves"),
+    /** Anything else. INTERNAL. */
+    OTHER(Status.Code.INTERNAL,
+            "the NFS mount failed",
+            "see the mount output above and the node's kernel log");
+
+    private record Rule(MountFailure failure, List<String> phrases) {
+    }
+
+    /** First match wins; phrases are matched in lower case. Order matters: "bad option … helper" is not BAD_OPTIONS. */
+    private static final List<Rule> RULES = List.of(
+            new Rule(NOT_AVAILABLE_ON_NODE, List.of(
+                    "failed to execute",                      // setsid(1): the mount command is missing
+                    "helper program",                         // mount(8): "… you might need a /sbin/mount.<type> helper program"
+                    "you might need a /sbin/mount.",
+                    "no such device",                         // mount.nfs: the kernel has no nfs/nfs4 (ENODEV)
+                    "unknown filesystem type",                // mount(8) -i or without a helper: ENODEV
+                    "operation not permitted",                // EPERM: no CAP_SYS_ADMIN (unprivileged container)
+                    "only root can",                          // mount(8) as non-root
+                    "must be superuser",                      // mount(8) as non-root
+                    "not installed setuid",                   // mount.nfs as non-root
+                    "failed to apply fstab options",          // mount.nfs as non-root, no fstab entry
+                    "rpc.statd is not running")),             // NFSv3 locking needs rpc.statd on the node
+            new Rule(EXPORT_NOT_FOUND, List.of(
+                    "no such file or directory")),            // "… failed, reason given by server: No such file or directory"
+            new Rule(GATEWAY_UNREACHABLE, List.of(
+                    "connection refused",
+                    "no route to host",
+                    "connection timed out",
+                    "timed out",
+                    "network is unreachable",
+                    "host is down",
+                    "connection reset",
+                    "access denied by server",                // "access denied by server while mounting …"
+                    "permission denied",                      // "reason given by server: Permission denied"
+                    "failed to resolve server",
+                    "name or service not known",
+                    "temporary failure in name resolution",
+                    "unable to receive",
+                    "port mapper failure")),
+            new Rule(BAD_OPTIONS, List.of(
+                    "incorrect mount option",                 // mount.nfs: EINVAL
+                    "invalid argument",
+                    "bad option",
+                    "unrecognized mount option",
+                    "requested nfs version or transport protocol is not supported",
+                    "protocol not supported")));
+
+    private final Status.Code code;
+    private final String summary;
+    private final String fix;
+
+    MountFailure(Status.Code code, String summary, String fix) {
+        this.code = code;
+        this.summary = summary;
+        this.fix = fix;
+    }
+
+    /** The gRPC status code this failure maps to (CSI spec, NodeStageVolume errors). */
+    public Status.Code code() {
+        return code;
+    }
+
+    /** A one-line statement of the failure, e.g. {@code this node cannot mount NFS in the kernel}. */
+    public String summary() {
+        return summary;
+    }
+
+    /** What the operator can do about it. */
+    public String fix() {
+        return fix;
+    }
+
+    /**
+     * Classifies a failed mount from its exit code and output (stderr, then stdout). mount(8) exits 32 for a
+     * mount failure, 1 for a usage or permission problem; setsid(1) exits 127 or 126 when it cannot run the
+     * command. With no telling text the exit code decides: 126/127 is NOT_AVAILABLE_ON_NODE, anything else OTHER.
+     */
+    public static MountFailure classify(int exitCode, String output) {
+        String text = output == null ? "" : output.toLowerCase(Locale.ROOT);
+        for (Rule rule : RULES) {
+            for (String phrase : rule.phrases()) {
+                if (text.contains(phrase)) {
+                    return rule.failure();
+                }
+            }
+        }
+        return exitCode == 126 || exitCode == 127 ? NOT_AVAILABLE_ON_NODE : OTHER;
+    }
+}
