@@ -1,0 +1,237 @@
+package io.gatewaycsi.nfs;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+
+/**
+ * Whole-tree operations the controller needs: removing a volume's directory and copying a volume for a
+ * snapshot. Both walk the tree iteratively (no recursion, so depth is not limited by the Java stack) and
+ * use {@link NfsSession#lstat}: they never follow symbolic links.
+ */
+public final class NfsTrees {
+    /** Bytes moved per read/write when copying a file. */
+    public static final int COPY_BUFFER_BYTES = 1 << 20;
+    private static final int MAX_RELIST = 3;
+
+    private NfsTrees() {
+    }
+
+    /**
+     * Removes {@code path} and, if it is a directory, everything below it, depth first. A symbolic link is
+     * removed itself, never descended into or followed, so nothing outside {@code path} is touched: every
+     * path acted on is {@code path} plus names read from directories within it. Before acting on a
+     * directory's listing the directory is checked again (by lstat: still a directory, same file id), so a
+     * directory swapped for a symbolic link meanwhile stops the removal with {@code ESTALE}. (A path-based
+     * client cannot close that window completely; libnfs 4.0 has no {@code *at()} calls.) Entries that
+     * vanish concurrently are fine; entries created concurrently are listed again, a few times.
+     *
+     * @param path the tree's root; not the share's root {@code "/"}
+     * @return false if {@code path} did not exist (nothing to do), true once it is removed
+     * @throws NfsException the first failure, e.g. {@code EACCES}; the tree is then partly removed
+     * @throws IllegalArgumentException for {@code "/"} or an invalid path
+     */
+    public static boolean removeTree(NfsSession session, String path) throws NfsException {
+        NfsPaths.requireValid(path);
+        if (path.equals(NfsPaths.ROOT)) {
+            throw new IllegalArgumentException("removeTree refuses to remove the share's root");
+        }
+        NfsAttributes top;
+        try {
+            top = session.lstat(path);
+        } catch (NfsException e) {
+            if (e.isNotFound()) {
+                return false;
+            }
+            throw e;
+        }
+        if (!top.isDirectory()) {
+            unlinkIfPresent(session, path);
+            return true;
+        }
+        final class Frame {
+            final String dir;
+            final NfsAttributes attrs;
+            List<String> subdirs;
+            int next;
+            int relisted;
+
+            Frame(String dir, NfsAttributes attrs) {
+                this.dir = dir;
+                this.attrs = attrs;
+            }
+        }
+        Deque<Frame> stack = new ArrayDeque<>();
+        stack.push(new Frame(path, top));
+        while (!stack.isEmpty()) {
+            Frame f = stack.peek();
+            if (f.subdirs == null) {
+                List<NfsDirEntry> entries = session.readdir(f.dir);
+                checkSameDirectory(session, f.dir, f.attrs);
+                f.subdirs = new ArrayList<>();
+                f.next = 0;
+                for (NfsDirEntry e : entries) {
+                    String child = NfsPaths.join(f.dir, e.name());
+                    if (e.attributes().isDirectory()) {
+                        f.subdirs.add(child);
+                    } else {
+                        unlinkIfPresent(session, child);
+                    }
+                }
+            }
+            if (f.next < f.subdirs.size()) {
+                String child = f.subdirs.get(f.next++);
+                NfsAttributes a;
+                try {
+                    a = session.lstat(child);
+                } catch (NfsException e) {
+                    if (e.isNotFound()) {
+                        continue;
+                    }
+                    throw e;
+                }
+                if (a.isDirectory()) {
+                    stack.push(new Frame(child, a));
+                } else {
+                    unlinkIfPresent(session, child);
+                }
+                continue;
+            }
+            try {
+                session.rmdir(f.dir);
+            } catch (NfsException e) {
+                if (e.isNotEmpty() || e.isAlreadyExists()) {
+                    if (f.relisted++ < MAX_RELIST) {
+                        f.subdirs = null;
+                        continue;
+                    }
+                    throw e;
+                }
+                if (!e.isNotFound()) {
+                    throw e;
+                }
+            }
+            stack.pop();
+        }
+        return true;
+    }
+
+    private static void checkSameDirectory(NfsSession session, String dir, NfsAttributes before) throws NfsException {
+        NfsAttributes now = session.lstat(dir);
+        if (!now.isDirectory() || (before.inode() != 0 && now.inode() != before.inode())) {
+            throw new NfsException("removeTree", dir, session.target().spec(), Errno.ESTALE,
+                    "the directory was replaced while its tree was being removed; stopped", false);
+        }
+    }
+
+    private static void unlinkIfPresent(NfsSession session, String path) throws NfsException {
+        try {
+            session.unlink(path);
+        } catch (NfsException e) {
+            if (!e.isNotFound()) {
+                throw e;
+            }
+        }
+    }
+
+    /**
+     * Copies the tree at {@code from} to the new path {@code to}, which must not exist (its parent must):
+     * directories, regular files with their bytes (streamed through one {@link #COPY_BUFFER_BYTES} buffer),
+     * and symbolic links as symbolic links (never followed). Each copy gets its original's permission bits,
+     * owner and group (when they differ from the new object's, which needs the privilege to chown) and
+     * access/modification times; directories get theirs after their contents are in. Hard links become
+     * separate files. Devices, FIFOs and sockets are refused with {@code EOPNOTSUPP}.
+     *
+     * @return the bytes of regular-file data copied
+     * @throws NfsException {@code EEXIST} if {@code to} exists, the first failure otherwise (the copy is then
+     *     partial: remove it with {@link #removeTree})
+     * @throws IllegalArgumentException if {@code to} lies within {@code from}, or for invalid paths
+     */
+    public static long copyTree(NfsSession session, String from, String to) throws NfsException {
+        NfsPaths.requireValid(from);
+        NfsPaths.requireValid(to);
+        if (NfsPaths.isWithin(to, from)) {
+            throw new IllegalArgumentException("copyTree: " + to + " lies within " + from);
+        }
+        ByteBuffer buffer = ByteBuffer.allocateDirect(COPY_BUFFER_BYTES);
+        NfsAttributes top = session.lstat(from);
+        if (!top.isDirectory()) {
+            return copyLeaf(session, from, to, top, buffer);
+        }
+        long copied = 0;
+        record Dir(String from, String to, NfsAttributes attrs, boolean done) {
+        }
+        Deque<Dir> stack = new ArrayDeque<>();
+        session.mkdir(to, 0700);
+        stack.push(new Dir(from, to, top, false));
+        while (!stack.isEmpty()) {
+            Dir d = stack.pop();
+            if (d.done()) {
+                applyAttributes(session, d.to(), d.attrs(), true);
+                continue;
+            }
+            stack.push(new Dir(d.from(), d.to(), d.attrs(), true));
+            for (NfsDirEntry e : session.readdir(d.from())) {
+                String src = NfsPaths.join(d.from(), e.name());
+                String dst = NfsPaths.join(d.to(), e.name());
+                NfsAttributes a = session.lstat(src);
+                if (a.isDirectory()) {
+                    session.mkdir(dst, 0700);
+                    stack.push(new Dir(src, dst, a, false));
+                } else {
+                    copied += copyLeaf(session, src, dst, a, buffer);
+                }
+            }
+        }
+        return copied;
+    }
+
+    /** Copies one non-directory; returns the bytes of file data copied. */
+    private static long copyLeaf(NfsSession session, String from, String to, NfsAttributes a, ByteBuffer buffer)
+            throws NfsException {
+        switch (a.type()) {
+            case SYMLINK -> {
+                session.symlink(session.readlink(from), to);
+                applyAttributes(session, to, a, false);
+                return 0;
+            }
+            case FILE -> {
+                long offset = 0;
+                try (NfsFile out = session.create(to, OpenFlags.O_WRONLY | OpenFlags.O_EXCL, 0600);
+                        NfsFile in = session.open(from, OpenFlags.O_RDONLY)) {
+                    while (true) {
+                        buffer.clear();
+                        int n = in.pread(offset, buffer);
+                        if (n == 0) {
+                            break;
+                        }
+                        buffer.flip();
+                        out.pwrite(offset, buffer);
+                        offset += n;
+                    }
+                }
+                applyAttributes(session, to, a, true);
+                return offset;
+            }
+            default -> throw new NfsException("copyTree", from, session.target().spec(), Errno.EOPNOTSUPP,
+                    "cannot copy a device, FIFO or socket", false);
+        }
+    }
+
+    /** Owner, group, mode and times of {@code a} onto {@code path} (the link itself for symbolic links). */
+    private static void applyAttributes(NfsSession session, String path, NfsAttributes a, boolean notSymlink)
+            throws NfsException {
+        NfsAttributes now = session.lstat(path);
+        if (now.uid() != a.uid() || now.gid() != a.gid()) {
+            session.lchown(path, now.uid() != a.uid() ? a.uid() : -1, now.gid() != a.gid() ? a.gid() : -1);
+        }
+        if (notSymlink) {
+            session.chmod(path, a.mode());
+            session.utimes(path, a.atime(), a.mtime());
+        } else {
+            session.lutimes(path, a.atime(), a.mtime());
+        }
+    }
+}
