@@ -68,9 +68,9 @@ public record VolumeId(String onDelete, String nfsVersion, String server, String
      * @throws IllegalArgumentException when even the digest shape exceeds 128 bytes, naming what to shorten
      */
     public String encode() {
-        String head = String.join("|", onDelete, nfsVersion, escape(server), escape(share));
+        String head = String.join("|", onDelete, nfsVersion, IdFields.escape(server), IdFields.escape(share));
         if (subDir != null) {
-            String inline = INLINE + "|" + head + "|" + escape(subDir);
+            String inline = INLINE + "|" + head + "|" + IdFields.escape(subDir);
             if (bytes(inline) <= MAX_BYTES) {
                 return inline;
             }
@@ -94,8 +94,8 @@ public record VolumeId(String onDelete, String nfsVersion, String server, String
         }
         try {
             boolean inline = fields[0].equals(INLINE);
-            return Optional.of(new VolumeId(fields[1], fields[2], unescape(fields[3]), unescape(fields[4]),
-                    inline ? unescape(fields[5]) : null, inline ? null : fields[5]));
+            return Optional.of(new VolumeId(fields[1], fields[2], IdFields.unescape(fields[3]), IdFields.unescape(fields[4]),
+                    inline ? IdFields.unescape(fields[5]) : null, inline ? null : fields[5]));
         } catch (IllegalArgumentException e) {
             return Optional.empty();
         }
@@ -123,28 +123,5 @@ public record VolumeId(String onDelete, String nfsVersion, String server, String
 
     private static int bytes(String text) {
         return text.getBytes(StandardCharsets.UTF_8).length;
-    }
-
-    static String escape(String field) {
-        return field.replace("%", "%25").replace("|", "%7C");
-    }
-
-    static String unescape(String field) {
-        StringBuilder out = new StringBuilder(field.length());
-        for (int i = 0; i < field.length(); i++) {
-            char c = field.charAt(i);
-            if (c != '%') {
-                out.append(c);
-                continue;
-            }
-            String code = i + 3 <= field.length() ? field.substring(i, i + 3) : "";
-            out.append(switch (code) {
-                case "%25" -> '%';
-                case "%7C" -> '|';
-                default -> throw new IllegalArgumentException("bad escape");
-            });
-            i += 2;
-        }
-        return out.toString();
     }
 }

@@ -1,0 +1,277 @@
+package io.gatewaycsi.controller;
+
+import io.gatewaycsi.common.CsiException;
+import io.gatewaycsi.common.InFlight;
+import io.gatewaycsi.common.Rpcs;
+import io.gatewaycsi.common.volume.Capabilities;
+import io.gatewaycsi.common.volume.VolumeId;
+import io.gatewaycsi.csi.v1.ControllerExpandVolumeRequest;
+import io.gatewaycsi.csi.v1.ControllerExpandVolumeResponse;
+import io.gatewaycsi.csi.v1.ControllerGetCapabilitiesRequest;
+import io.gatewaycsi.csi.v1.ControllerGetCapabilitiesResponse;
+import io.gatewaycsi.csi.v1.ControllerGetVolumeRequest;
+import io.gatewaycsi.csi.v1.ControllerGetVolumeResponse;
+import io.gatewaycsi.csi.v1.ControllerGrpc;
+import io.gatewaycsi.csi.v1.ControllerServiceCapability;
+import io.gatewaycsi.csi.v1.CreateSnapshotRequest;
+import io.gatewaycsi.csi.v1.CreateSnapshotResponse;
+import io.gatewaycsi.csi.v1.CreateVolumeRequest;
+import io.gatewaycsi.csi.v1.CreateVolumeResponse;
+import io.gatewaycsi.csi.v1.DeleteSnapshotRequest;
+import io.gatewaycsi.csi.v1.DeleteSnapshotResponse;
+import io.gatewaycsi.csi.v1.DeleteVolumeRequest;
+import io.gatewaycsi.csi.v1.DeleteVolumeResponse;
+import io.gatewaycsi.csi.v1.GetSnapshotRequest;
+import io.gatewaycsi.csi.v1.GetSnapshotResponse;
+import io.gatewaycsi.csi.v1.ListSnapshotsRequest;
+import io.gatewaycsi.csi.v1.ListSnapshotsResponse;
+import io.gatewaycsi.csi.v1.Snapshot;
+import io.gatewaycsi.csi.v1.ValidateVolumeCapabilitiesRequest;
+import io.gatewaycsi.csi.v1.ValidateVolumeCapabilitiesResponse;
+import io.gatewaycsi.csi.v1.Volume;
+import io.gatewaycsi.csi.v1.VolumeCondition;
+import io.grpc.stub.StreamObserver;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The CSI Controller service (CSI spec, "Controller Service RPC"): volumes and snapshots as directories on
+ * the gateway, reached through the user-space NFS client. It needs no mount and no privilege. Operations on
+ * one volume name, volume ID or snapshot name in flight at once get ABORTED; different ones run in parallel.
+ * Capabilities: CREATE_DELETE_VOLUME, CREATE_DELETE_SNAPSHOT, LIST_SNAPSHOTS, GET_SNAPSHOT, CLONE_VOLUME,
+ * EXPAND_VOLUME, GET_VOLUME, VOLUME_CONDITION, SINGLE_NODE_MULTI_WRITER.
+ */
+public final class ControllerService extends ControllerGrpc.ControllerImplBase {
+
+    private static final List<ControllerServiceCapability.RPC.Type> CAPABILITIES = List.of(
+            ControllerServiceCapability.RPC.Type.CREATE_DELETE_VOLUME,
+            ControllerServiceCapability.RPC.Type.CREATE_DELETE_SNAPSHOT,
+            ControllerServiceCapability.RPC.Type.LIST_SNAPSHOTS,
+            ControllerServiceCapability.RPC.Type.GET_SNAPSHOT,
+            ControllerServiceCapability.RPC.Type.CLONE_VOLUME,
+            ControllerServiceCapability.RPC.Type.EXPAND_VOLUME,
+            ControllerServiceCapability.RPC.Type.GET_VOLUME,
+            ControllerServiceCapability.RPC.Type.VOLUME_CONDITION,
+            ControllerServiceCapability.RPC.Type.SINGLE_NODE_MULTI_WRITER);
+
+    private final Provisioner provisioner;
+    private final Snapshots snapshots;
+    private final InFlight inFlight = new InFlight();
+
+    /**
+     * @param sessions            the gateway sessions (owned by the caller, closed at shutdown)
+     * @param allowedMountOptions mount option names allowed beyond nfs(5)'s known ones
+     */
+    public ControllerService(GatewaySessions sessions, Set<String> allowedMountOptions) {
+        this.snapshots = new Snapshots(sessions);
+        this.provisioner = new Provisioner(sessions, allowedMountOptions, snapshots);
+    }
+
+    @Override
+    public void controllerGetCapabilities(ControllerGetCapabilitiesRequest request,
+                                          StreamObserver<ControllerGetCapabilitiesResponse> responses) {
+        Rpcs.unary(responses, () -> {
+            ControllerGetCapabilitiesResponse.Builder response = ControllerGetCapabilitiesResponse.newBuilder();
+            for (ControllerServiceCapability.RPC.Type type : CAPABILITIES) {
+                response.addCapabilities(ControllerServiceCapability.newBuilder()
+                        .setRpc(ControllerServiceCapability.RPC.newBuilder().setType(type)));
+            }
+            return response.build();
+        });
+    }
+
+    @Override
+    public void createVolume(CreateVolumeRequest request, StreamObserver<CreateVolumeResponse> responses) {
+        Rpcs.unary(responses, () -> {
+            require(!request.getName().isEmpty(), "name must not be empty");
+            Capabilities.require(request.getVolumeCapabilitiesList());
+            require(request.getModifiableParametersCount() == 0, "mutable_parameters are not supported:"
+                    + " gateway-csi has no VolumeAttributesClass parameters");
+            long required = request.getCapacityRange().getRequiredBytes();
+            long limit = request.getCapacityRange().getLimitBytes();
+            require(required >= 0 && limit >= 0, "capacity_range bytes must not be negative");
+            require(limit == 0 || limit >= required, "capacity_range.limit_bytes (" + limit
+                    + ") is below required_bytes (" + required + ")");
+            try (InFlight.Lock ignored = inFlight.acquire("volume-name:" + request.getName(), "CreateVolume")) {
+                return CreateVolumeResponse.newBuilder().setVolume(provisioner.create(request)).build();
+            }
+        });
+    }
+
+    @Override
+    public void deleteVolume(DeleteVolumeRequest request, StreamObserver<DeleteVolumeResponse> responses) {
+        Rpcs.unary(responses, () -> {
+            require(!request.getVolumeId().isEmpty(), "volume_id must not be empty");
+            try (InFlight.Lock ignored = inFlight.acquire("volume:" + request.getVolumeId(), "DeleteVolume")) {
+                provisioner.delete(request.getVolumeId());
+            }
+            return DeleteVolumeResponse.getDefaultInstance();
+        });
+    }
+
+    @Override
+    public void validateVolumeCapabilities(ValidateVolumeCapabilitiesRequest request,
+                                           StreamObserver<ValidateVolumeCapabilitiesResponse> responses) {
+        Rpcs.unary(responses, () -> {
+            require(!request.getVolumeId().isEmpty(), "volume_id must not be empty");
+            require(request.getVolumeCapabilitiesCount() > 0, "volume_capabilities must not be empty");
+            existing(request.getVolumeId());
+            for (var capability : request.getVolumeCapabilitiesList()) {
+                Optional<String> problem = Capabilities.problem(capability);
+                if (problem.isPresent()) {
+                    return ValidateVolumeCapabilitiesResponse.newBuilder().setMessage(problem.get()).build();
+                }
+            }
+            return ValidateVolumeCapabilitiesResponse.newBuilder().setConfirmed(
+                    ValidateVolumeCapabilitiesResponse.Confirmed.newBuilder()
+                            .addAllVolumeCapabilities(request.getVolumeCapabilitiesList())
+                            .putAllVolumeContext(request.getVolumeContextMap())
+                            .putAllParameters(request.getParametersMap())).build();
+        });
+    }
+
+    @Override
+    public void controllerGetVolume(ControllerGetVolumeRequest request,
+                                    StreamObserver<ControllerGetVolumeResponse> responses) {
+        Rpcs.unary(responses, () -> {
+            require(!request.getVolumeId().isEmpty(), "volume_id must not be empty");
+            Provisioner.Located volume = provisioner.locate(request.getVolumeId()).orElseThrow(() ->
+                    CsiException.notFound("volume `" + request.getVolumeId() + "` does not exist"));
+            VolumeCondition condition;
+            try {
+                if (!provisioner.exists(volume)) {
+                    throw CsiException.notFound("volume `" + request.getVolumeId() + "` has no directory on the gateway");
+                }
+                condition = VolumeCondition.newBuilder().setAbnormal(false)
+                        .setMessage("directory reachable on the gateway").build();
+            } catch (CsiException e) {
+                if (e.code() == io.grpc.Status.Code.NOT_FOUND) {
+                    throw e;
+                }
+                condition = VolumeCondition.newBuilder().setAbnormal(true).setMessage(e.getMessage()).build();
+            }
+            Volume.Builder described = Volume.newBuilder().setVolumeId(request.getVolumeId()).setCapacityBytes(0);
+            volume.record().ifPresent(record -> described.putAllVolumeContext(record.context()));
+            return ControllerGetVolumeResponse.newBuilder().setVolume(described)
+                    .setStatus(ControllerGetVolumeResponse.VolumeStatus.newBuilder().setVolumeCondition(condition))
+                    .build();
+        });
+    }
+
+    @Override
+    public void controllerExpandVolume(ControllerExpandVolumeRequest request,
+                                       StreamObserver<ControllerExpandVolumeResponse> responses) {
+        Rpcs.unary(responses, () -> {
+            require(!request.getVolumeId().isEmpty(), "volume_id must not be empty");
+            require(request.hasCapacityRange(), "capacity_range must be given");
+            if (request.hasVolumeCapability()) {
+                Capabilities.require(request.getVolumeCapability());
+            }
+            try (InFlight.Lock ignored = inFlight.acquire("volume:" + request.getVolumeId(), "ControllerExpandVolume")) {
+                existing(request.getVolumeId());
+            }
+            // The capacity is the bucket's: there is no quota to grow, and nothing for the node to do.
+            return ControllerExpandVolumeResponse.newBuilder()
+                    .setCapacityBytes(request.getCapacityRange().getRequiredBytes())
+                    .setNodeExpansionRequired(false).build();
+        });
+    }
+
+    @Override
+    public void createSnapshot(CreateSnapshotRequest request, StreamObserver<CreateSnapshotResponse> responses) {
+        Rpcs.unary(responses, () -> {
+            require(!request.getName().isEmpty(), "name must not be empty");
+            require(!request.getSourceVolumeId().isEmpty(), "source_volume_id must not be empty");
+            try (InFlight.Lock ignored = inFlight.acquire("snapshot-name:" + request.getName(), "CreateSnapshot")) {
+                Provisioner.Located source = existing(request.getSourceVolumeId());
+                return CreateSnapshotResponse.newBuilder().setSnapshot(snapshots.create(request.getName(), source))
+                        .build();
+            }
+        });
+    }
+
+    @Override
+    public void deleteSnapshot(DeleteSnapshotRequest request, StreamObserver<DeleteSnapshotResponse> responses) {
+        Rpcs.unary(responses, () -> {
+            require(!request.getSnapshotId().isEmpty(), "snapshot_id must not be empty");
+            try (InFlight.Lock ignored = inFlight.acquire("snapshot:" + request.getSnapshotId(), "DeleteSnapshot")) {
+                snapshots.delete(request.getSnapshotId());
+            }
+            return DeleteSnapshotResponse.getDefaultInstance();
+        });
+    }
+
+    @Override
+    public void getSnapshot(GetSnapshotRequest request, StreamObserver<GetSnapshotResponse> responses) {
+        Rpcs.unary(responses, () -> {
+            require(!request.getSnapshotId().isEmpty(), "snapshot_id must not be empty");
+            Snapshot snapshot = snapshots.get(request.getSnapshotId()).orElseThrow(() ->
+                    CsiException.notFound("snapshot `" + request.getSnapshotId() + "` does not exist"));
+            return GetSnapshotResponse.newBuilder().setSnapshot(snapshot).build();
+        });
+    }
+
+    @Override
+    public void listSnapshots(ListSnapshotsRequest request, StreamObserver<ListSnapshotsResponse> responses) {
+        Rpcs.unary(responses, () -> {
+            List<Snapshot> matching = matchingSnapshots(request);
+            int start = startIndex(request.getStartingToken(), matching.size());
+            int end = request.getMaxEntries() > 0 ? Math.min(matching.size(), start + request.getMaxEntries())
+                    : matching.size();
+            ListSnapshotsResponse.Builder response = ListSnapshotsResponse.newBuilder();
+            matching.subList(start, end).forEach(snapshot ->
+                    response.addEntries(ListSnapshotsResponse.Entry.newBuilder().setSnapshot(snapshot)));
+            if (end < matching.size()) {
+                response.setNextToken(Integer.toString(end));
+            }
+            return response.build();
+        });
+    }
+
+    private List<Snapshot> matchingSnapshots(ListSnapshotsRequest request) {
+        if (!request.getSnapshotId().isEmpty()) {
+            return snapshots.get(request.getSnapshotId()).stream()
+                    .filter(s -> request.getSourceVolumeId().isEmpty()
+                            || s.getSourceVolumeId().equals(request.getSourceVolumeId()))
+                    .toList();
+        }
+        if (!request.getSourceVolumeId().isEmpty()) {
+            return VolumeId.decode(request.getSourceVolumeId())
+                    .map(id -> snapshots.list(List.of(GatewaySessions.Share.of(id.server(), id.share(), id.nfsVersion())))
+                            .stream().filter(s -> s.getSourceVolumeId().equals(request.getSourceVolumeId())).toList())
+                    .orElse(List.of());
+        }
+        return snapshots.list(List.of());
+    }
+
+    private static int startIndex(String token, int size) {
+        if (token.isEmpty()) {
+            return 0;
+        }
+        try {
+            int start = Integer.parseInt(token);
+            if (start >= 0 && start <= size) {
+                return start;
+            }
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw CsiException.aborted("starting_token `" + token + "` is not valid; start the listing again");
+    }
+
+    private Provisioner.Located existing(String volumeId) {
+        Provisioner.Located volume = provisioner.locate(volumeId).orElseThrow(() ->
+                CsiException.notFound("volume `" + volumeId + "` does not exist"));
+        if (!provisioner.exists(volume)) {
+            throw CsiException.notFound("volume `" + volumeId + "` has no directory on the gateway");
+        }
+        return volume;
+    }
+
+    private static void require(boolean condition, String message) {
+        if (!condition) {
+            throw CsiException.invalidArgument(message);
+        }
+    }
+}

@@ -1,0 +1,32 @@
+package io.gatewaycsi.controller;
+
+import io.gatewaycsi.common.CsiException;
+import io.gatewaycsi.nfs.NfsException;
+import io.grpc.Status;
+
+/** Maps NFS failures on the gateway to the CSI status the caller sees, with what was being done. */
+final class GatewayFailures {
+
+    private GatewayFailures() {
+    }
+
+    /**
+     * @param doing what the controller was doing, e.g. "creating /my-bucket/pvc-1 on gw"
+     */
+    static CsiException of(NfsException e, String doing) {
+        String message = doing + " failed: " + e.getMessage();
+        if (e.isTimeout() || e.isUnreachable() || e.isConnectionLost()) {
+            return CsiException.unavailable(message + "; check that the gateway is up and reachable from the"
+                    + " controller", e);
+        }
+        if (e.isPermissionDenied()) {
+            return new CsiException(Status.Code.PERMISSION_DENIED, message + "; the gateway refused the"
+                    + " controller's credentials: export the share read-write with no_root_squash for the"
+                    + " controller, or set --nfs-uid/--nfs-gid to an owner of the share", e);
+        }
+        if (e.isNoSpace()) {
+            return new CsiException(Status.Code.RESOURCE_EXHAUSTED, message, e);
+        }
+        return CsiException.internal(message, e);
+    }
+}

@@ -1,0 +1,47 @@
+package io.gatewaycsi.controller;
+
+import io.gatewaycsi.common.volume.VolumeId;
+
+/**
+ * Where gateway-csi keeps its own files in a share, beside the volumes: {@code /.gateway-csi/volumes/} (one
+ * record per volume, named by the digest of its subDir), {@code /.gateway-csi/snapshots/} (one record and
+ * one data directory per snapshot, named by the digest of the snapshot's name) and
+ * {@code /.gateway-csi/tmp/} (copies in progress). Paths are absolute within the share.
+ */
+final class GatewayLayout {
+
+    static final String ROOT = "/.gateway-csi";
+    static final String VOLUMES = ROOT + "/volumes";
+    static final String SNAPSHOTS = ROOT + "/snapshots";
+    static final String TMP = ROOT + "/tmp";
+    /** Mode of gateway-csi's own directories. */
+    static final int PRIVATE_DIR_MODE = 0700;
+
+    private GatewayLayout() {
+    }
+
+    static String volumeDir(String subDir) {
+        return "/" + subDir;
+    }
+
+    static String volumeRecord(String digest) {
+        return VOLUMES + "/" + digest;
+    }
+
+    static String snapshotRecord(String digest) {
+        return SNAPSHOTS + "/" + digest + ".properties";
+    }
+
+    static String snapshotData(String digest) {
+        return SNAPSHOTS + "/" + digest + ".data";
+    }
+
+    static String temporary(String purpose, String digest) {
+        return TMP + "/" + purpose + "-" + digest;
+    }
+
+    /** The digest that names a volume's record. */
+    static String volumeDigest(String subDir) {
+        return VolumeId.digestOf(subDir);
+    }
+}

@@ -1,0 +1,247 @@
+package io.gatewaycsi.controller;
+
+import io.gatewaycsi.common.CsiException;
+import io.gatewaycsi.common.LogLine;
+import io.gatewaycsi.common.volume.Capabilities;
+import io.gatewaycsi.common.volume.MountOptions;
+import io.gatewaycsi.common.volume.Parameter;
+import io.gatewaycsi.common.volume.VolumeId;
+import io.gatewaycsi.common.volume.VolumeParameters;
+import io.gatewaycsi.csi.v1.CreateVolumeRequest;
+import io.gatewaycsi.csi.v1.Volume;
+import io.gatewaycsi.csi.v1.VolumeContentSource;
+import io.gatewaycsi.nfs.NfsException;
+import io.gatewaycsi.nfs.NfsPaths;
+import io.gatewaycsi.nfs.NfsSession;
+import io.gatewaycsi.nfs.NfsTrees;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.Optional;
+import java.util.Set;
+import java.util.logging.Logger;
+
+/**
+ * Creates and deletes volumes as directories on the gateway, through the user-space NFS client: no mount and
+ * no privilege. A volume is {@code <share>/<subDir>}; its record under {@code /.gateway-csi/volumes/} holds
+ * the request that made it (DESIGN §4, "CreateVolume", "DeleteVolume").
+ *
+ * <p>Creation is resumable: the record is written first (not ready), then the directory (with content
+ * copied into a temporary directory and renamed into place), then the record is marked ready. A retry of an
+ * interrupted CreateVolume finds its own unready record and finishes the work.
+ */
+final class Provisioner {
+
+    private static final Logger LOG = Logger.getLogger(Provisioner.class.getName());
+    /** Mode of a new volume directory unless mountPermissions says otherwise. */
+    static final int DEFAULT_MODE = 0777;
+    private static final DateTimeFormatter ARCHIVE_STAMP = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'");
+
+    private final GatewaySessions sessions;
+    private final Set<String> allowedMountOptions;
+    private final Snapshots snapshots;
+
+    Provisioner(GatewaySessions sessions, Set<String> allowedMountOptions, Snapshots snapshots) {
+        this.sessions = sessions;
+        this.allowedMountOptions = allowedMountOptions;
+        this.snapshots = snapshots;
+    }
+
+    /** A volume found from its ID: its session, its directory and its record (if any). */
+    record Located(VolumeId id, NfsSession session, String subDir, Optional<VolumeRecord> record) {
+        String dir() {
+            return GatewayLayout.volumeDir(subDir);
+        }
+    }
+
+    /** CreateVolume, after the request's presence checks. */
+    Volume create(CreateVolumeRequest request) {
+        VolumeParameters parameters = VolumeParameters.parse(request.getParametersMap(),
+                VolumeParameters.Source.STORAGE_CLASS);
+        MountOptions options = MountOptions.resolve(parameters, Capabilities.mountFlags(request.getVolumeCapabilitiesList()),
+                allowedMountOptions);
+        String subDir = parameters.resolveSubDir(request.getName());
+        VolumeId id = VolumeId.of(parameters.value(Parameter.ON_DELETE), parameters.value(Parameter.NFS_VERSION),
+                parameters.server(), parameters.share(), subDir);
+        String encodedId = id.encode();
+        VolumeRecord wanted = new VolumeRecord(request.getName(), subDir,
+                request.getCapacityRange().getRequiredBytes(), request.getCapacityRange().getLimitBytes(),
+                source(request), parameters.volumeContext(subDir, options), false);
+        GatewaySessions.Share share = GatewaySessions.Share.of(id.server(), id.share(), id.nfsVersion());
+        String where = id.server() + ":" + VolumeId.join(id.share(), subDir);
+        try {
+            NfsSession session = sessions.session(share);
+            String recordPath = GatewayLayout.volumeRecord(id.digest());
+            Optional<VolumeRecord> existing = readRecord(session, recordPath);
+            if (existing.isPresent()) {
+                if (!existing.get().sameRequestAs(wanted)) {
+                    throw CsiException.alreadyExists("volume directory " + where + " already belongs to volume `"
+                            + existing.get().name() + "` created with a different request (capacity, parameters"
+                            + " or source); use another name or subDir");
+                }
+                if (existing.get().ready()) {
+                    return volume(encodedId, wanted, request);
+                }
+            } else {
+                if (session.exists(GatewayLayout.volumeDir(subDir))) {
+                    throw CsiException.alreadyExists("directory " + where + " exists and is not a gateway-csi"
+                            + " volume; choose another subDir, or use it through a static PersistentVolume");
+                }
+                GatewayFiles.mkdirs(session, GatewayLayout.VOLUMES, GatewayLayout.PRIVATE_DIR_MODE);
+                GatewayFiles.writeAtomically(session, recordPath, wanted.toBytes());
+            }
+            int mode = parameters.get(Parameter.MOUNT_PERMISSIONS).map(m -> Integer.parseInt(m, 8)).orElse(DEFAULT_MODE);
+            makeDirectory(session, share, request, subDir, mode);
+            GatewayFiles.writeAtomically(session, recordPath, wanted.markReady().toBytes());
+            LOG.info(LogLine.event("volume-created").with("name", request.getName()).with("volume_id", encodedId)
+                    .with("path", where).with("source", wanted.source().isEmpty() ? null : wanted.source()).toString());
+            return volume(encodedId, wanted, request);
+        } catch (NfsException e) {
+            throw GatewayFailures.of(e, "creating volume directory " + where);
+        }
+    }
+
+    private void makeDirectory(NfsSession session, GatewaySessions.Share share, CreateVolumeRequest request,
+                               String subDir, int mode)
+            throws NfsException {
+        String dir = GatewayLayout.volumeDir(subDir);
+        String parent = NfsPaths.parent(dir);
+        GatewayFiles.mkdirs(session, parent, DEFAULT_MODE);
+        if (!request.hasVolumeContentSource()) {
+            try {
+                session.mkdir(dir, mode);
+            } catch (NfsException e) {
+                if (!e.isAlreadyExists()) {
+                    throw e;
+                }
+            }
+            session.chmod(dir, mode);
+            return;
+        }
+        if (session.exists(dir)) {
+            return; // the copy was renamed into place before an interrupted call could mark the record ready
+        }
+        String copy = GatewayLayout.temporary("volume", VolumeId.digestOf(subDir));
+        GatewayFiles.mkdirs(session, GatewayLayout.TMP, GatewayLayout.PRIVATE_DIR_MODE);
+        if (session.exists(copy)) {
+            NfsTrees.removeTree(session, copy);
+        }
+        String from = contentDirectory(share, request.getVolumeContentSource());
+        NfsTrees.copyTree(session, from, copy);
+        session.chmod(copy, mode);
+        session.rename(copy, dir);
+    }
+
+    /** The directory on the same share that holds the requested content. */
+    private String contentDirectory(GatewaySessions.Share target, VolumeContentSource source) throws NfsException {
+        if (source.hasSnapshot()) {
+            String snapshotId = source.getSnapshot().getSnapshotId();
+            return snapshots.dataDirectory(snapshotId, target).orElseThrow(() -> CsiException.notFound(
+                    "source snapshot `" + snapshotId + "` does not exist on " + target.server() + ":" + target.share()));
+        }
+        String volumeId = source.getVolume().getVolumeId();
+        Located located = locate(volumeId).filter(l -> sameShare(l.id(), target)).orElseThrow(() ->
+                CsiException.notFound("source volume `" + volumeId + "` does not exist on " + target.server()
+                        + ":" + target.share()));
+        if (!located.session().exists(located.dir())) {
+            throw CsiException.notFound("source volume `" + volumeId + "` has no directory on the gateway");
+        }
+        return located.dir();
+    }
+
+    private static boolean sameShare(VolumeId id, GatewaySessions.Share share) {
+        return id.server().equals(share.server()) && id.share().equals(share.share());
+    }
+
+    private static String source(CreateVolumeRequest request) {
+        if (!request.hasVolumeContentSource()) {
+            return "";
+        }
+        VolumeContentSource source = request.getVolumeContentSource();
+        return source.hasSnapshot() ? "snapshot:" + source.getSnapshot().getSnapshotId()
+                : "volume:" + source.getVolume().getVolumeId();
+    }
+
+    private static Volume volume(String id, VolumeRecord record, CreateVolumeRequest request) {
+        Volume.Builder volume = Volume.newBuilder().setVolumeId(id)
+                // 0 = unknown: the gateway enforces no quota (CSI spec, Volume.capacity_bytes).
+                .setCapacityBytes(0)
+                .putAllVolumeContext(record.context());
+        if (request.hasVolumeContentSource()) {
+            volume.setContentSource(request.getVolumeContentSource());
+        }
+        return volume.build();
+    }
+
+    /**
+     * Finds the volume {@code volumeId} names, if it is one of ours: its session, subDir and record.
+     *
+     * @throws CsiException UNAVAILABLE and friends when the gateway fails
+     */
+    Optional<Located> locate(String volumeId) {
+        Optional<VolumeId> decoded = VolumeId.decode(volumeId);
+        if (decoded.isEmpty()) {
+            return Optional.empty();
+        }
+        VolumeId id = decoded.get();
+        try {
+            NfsSession session = sessions.session(GatewaySessions.Share.of(id.server(), id.share(), id.nfsVersion()));
+            Optional<VolumeRecord> record = readRecord(session, GatewayLayout.volumeRecord(id.digest()));
+            Optional<String> subDir = id.knownSubDir().or(() -> record.map(VolumeRecord::subDir));
+            return subDir.map(dir -> new Located(id, session, dir, record));
+        } catch (NfsException e) {
+            throw GatewayFailures.of(e, "looking up volume " + volumeId);
+        }
+    }
+
+    /** Whether the volume's directory exists on the gateway. */
+    boolean exists(Located volume) {
+        try {
+            return volume.session().exists(volume.dir());
+        } catch (NfsException e) {
+            throw GatewayFailures.of(e, "checking volume directory " + volume.dir());
+        }
+    }
+
+    /** DeleteVolume: applies the volume's onDelete, then forgets its record. Unknown IDs succeed. */
+    void delete(String volumeId) {
+        Optional<Located> found = locate(volumeId);
+        if (found.isEmpty()) {
+            LOG.info(LogLine.event("volume-delete-skipped").with("volume_id", volumeId)
+                    .with("reason", "not a volume of this driver, or already deleted").toString());
+            return;
+        }
+        Located volume = found.get();
+        String dir = volume.dir();
+        String where = volume.id().server() + ":" + VolumeId.join(volume.id().share(), volume.subDir());
+        try {
+            if (volume.session().exists(dir)) {
+                switch (volume.id().onDelete()) {
+                    case "delete" -> NfsTrees.removeTree(volume.session(), dir);
+                    case "archive" -> volume.session().rename(dir, NfsPaths.join(NfsPaths.parent(dir),
+                            "archived-" + NfsPaths.name(dir) + "-" + ZonedDateTime.now(ZoneOffset.UTC).format(ARCHIVE_STAMP)));
+                    default -> { } // retain
+                }
+            }
+            GatewayFiles.unlinkIfExists(volume.session(), GatewayLayout.volumeRecord(volume.id().digest()));
+            LOG.info(LogLine.event("volume-deleted").with("volume_id", volumeId).with("path", where)
+                    .with("on_delete", volume.id().onDelete()).toString());
+        } catch (NfsException e) {
+            throw GatewayFailures.of(e, "deleting volume " + where + " (onDelete=" + volume.id().onDelete() + ")");
+        }
+    }
+
+    private static Optional<VolumeRecord> readRecord(NfsSession session, String path) throws NfsException {
+        try {
+            return Optional.of(VolumeRecord.parse(GatewayFiles.readSmall(session, path)));
+        } catch (NfsException e) {
+            if (e.isNotFound()) {
+                return Optional.empty();
+            }
+            throw e;
+        } catch (IllegalArgumentException e) {
+            throw CsiException.internal("the volume record " + path + " on the gateway is damaged: " + e.getMessage()
+                    + "; remove it to let the volume be created again", e);
+        }
+    }
+}
