@@ -1,8 +1,8 @@
 package io.gatewaycsi.cli;
 
 import io.gatewaycsi.common.DriverVersion;
-import io.gatewaycsi.common.Endpoint;
 import io.gatewaycsi.common.IdentityService;
+import io.gatewaycsi.controller.GatewaySessions;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -23,21 +23,28 @@ final class AllCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
+    @Mixin
+    ControllerOptions controller;
+
     @Option(names = "--node-id", paramLabel = "ID", defaultValue = "${env:NODE_ID:-local}",
             description = "This node's ID as reported by NodeGetInfo (default: $NODE_ID, else local).")
     String nodeId;
 
-    @Option(names = "--mount-helper-endpoint", paramLabel = "URL", converter = CommonOptions.EndpointConverter.class,
-            defaultValue = MountHelperOptions.DEFAULT_ENDPOINT,
-            description = "Where the mount helper listens (default: ${DEFAULT-VALUE}).")
-    Endpoint mountHelperEndpoint;
+    @Mixin
+    NodeOptions node;
 
     @Override
     public Integer call() throws Exception {
         common.apply(spec.commandLine());
-        IdentityService identity = new IdentityService(common.driverName, DriverVersion.get(), false, () -> true);
+        GatewaySessions sessions = controller.sessions();
+        NodeOptions.Built built = node.build(nodeId, common.allowedMountOptions());
+        IdentityService identity = new IdentityService(common.driverName, DriverVersion.get(), true, () -> true);
         return Serving.serve(List.of(
-                new Serving.Listener(mountHelperEndpoint, List.of(MountHelperOptions.service())),
-                new Serving.Listener(common.endpoint, List.of(identity))), () -> { });
+                new Serving.Listener(node.mountHelperEndpoint, List.of(MountHelperOptions.service())),
+                new Serving.Listener(common.endpoint, List.of(identity, controller.service(sessions, common.allowedMountOptions()), built.service()))),
+                () -> {
+                    built.sidecar().close();
+                    sessions.close();
+                });
     }
 }

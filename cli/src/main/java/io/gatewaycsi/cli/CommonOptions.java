@@ -3,6 +3,9 @@ package io.gatewaycsi.cli;
 import io.gatewaycsi.common.DriverName;
 import io.gatewaycsi.common.Endpoint;
 import io.gatewaycsi.common.LogSetup;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
 import picocli.CommandLine;
 import picocli.CommandLine.Option;
 
@@ -24,6 +27,16 @@ final class CommonOptions {
             description = "error, warn, info or debug (default: ${DEFAULT-VALUE}); debug logs requests"
                     + " without their secrets.")
     String logLevel;
+
+    @Option(names = "--allowed-mount-options", paramLabel = "NAME", split = ",",
+            description = "Mount option names accepted beyond the nfs(5) options gateway-csi knows,"
+                    + " comma-separated (e.g. clientaddr); values are still checked for shape.")
+    List<String> allowedMountOptions = List.of();
+
+    /** The extra mount option names. */
+    Set<String> allowedMountOptions() {
+        return new LinkedHashSet<>(allowedMountOptions);
+    }
 
     /** Checks the values picocli cannot and configures logging. */
     void apply(CommandLine commandLine) {

@@ -2,6 +2,7 @@ package io.gatewaycsi.cli;
 
 import io.gatewaycsi.common.DriverVersion;
 import io.gatewaycsi.common.IdentityService;
+import io.gatewaycsi.controller.GatewaySessions;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -21,10 +22,15 @@ final class ControllerCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
+    @Mixin
+    ControllerOptions controller;
+
     @Override
     public Integer call() throws Exception {
         common.apply(spec.commandLine());
-        IdentityService identity = new IdentityService(common.driverName, DriverVersion.get(), false, () -> true);
-        return Serving.serve(List.of(new Serving.Listener(common.endpoint, List.of(identity))), () -> { });
+        GatewaySessions sessions = controller.sessions();
+        IdentityService identity = new IdentityService(common.driverName, DriverVersion.get(), true, () -> true);
+        return Serving.serve(List.of(new Serving.Listener(common.endpoint,
+                List.of(identity, controller.service(sessions, common.allowedMountOptions())))), sessions::close);
     }
 }

@@ -13,7 +13,7 @@ import picocli.CommandLine.Spec;
 /** {@code gateway-csi node}: the node plugin (a DaemonSet on every GPU node). */
 @Command(name = "node", mixinStandardHelpOptions = true,
         description = "Serve the CSI Identity and Node services: one staging mount per volume and node,"
-                + " bind mounts into pods.")
+                + " bind mounts into pods, and the fallback to the mount helper.")
 final class NodeCommand implements Callable<Integer> {
 
     @Spec
@@ -21,6 +21,9 @@ final class NodeCommand implements Callable<Integer> {
 
     @Mixin
     CommonOptions common;
+
+    @Mixin
+    NodeOptions node;
 
     @Option(names = "--node-id", paramLabel = "ID", required = true,
             defaultValue = "${env:NODE_ID}",
@@ -31,7 +34,9 @@ final class NodeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         common.apply(spec.commandLine());
+        NodeOptions.Built built = node.build(nodeId, common.allowedMountOptions());
         IdentityService identity = new IdentityService(common.driverName, DriverVersion.get(), false, () -> true);
-        return Serving.serve(List.of(new Serving.Listener(common.endpoint, List.of(identity))), () -> { });
+        return Serving.serve(List.of(new Serving.Listener(common.endpoint, List.of(identity, built.service()))),
+                built.sidecar()::close);
     }
 }

@@ -21,6 +21,8 @@ import io.gatewaycsi.csi.v1.DeleteSnapshotRequest;
 import io.gatewaycsi.csi.v1.DeleteSnapshotResponse;
 import io.gatewaycsi.csi.v1.DeleteVolumeRequest;
 import io.gatewaycsi.csi.v1.DeleteVolumeResponse;
+import io.gatewaycsi.csi.v1.GetCapacityRequest;
+import io.gatewaycsi.csi.v1.GetCapacityResponse;
 import io.gatewaycsi.csi.v1.GetSnapshotRequest;
 import io.gatewaycsi.csi.v1.GetSnapshotResponse;
 import io.gatewaycsi.csi.v1.ListSnapshotsRequest;
@@ -39,7 +41,7 @@ import java.util.Set;
  * The CSI Controller service (CSI spec, "Controller Service RPC"): volumes and snapshots as directories on
  * the gateway, reached through the user-space NFS client. It needs no mount and no privilege. Operations on
  * one volume name, volume ID or snapshot name in flight at once get ABORTED; different ones run in parallel.
- * Capabilities: CREATE_DELETE_VOLUME, CREATE_DELETE_SNAPSHOT, LIST_SNAPSHOTS, GET_SNAPSHOT, CLONE_VOLUME,
+ * Capabilities: CREATE_DELETE_VOLUME, CREATE_DELETE_SNAPSHOT, GET_CAPACITY, LIST_SNAPSHOTS, GET_SNAPSHOT, CLONE_VOLUME,
  * EXPAND_VOLUME, GET_VOLUME, VOLUME_CONDITION, SINGLE_NODE_MULTI_WRITER.
  */
 public final class ControllerService extends ControllerGrpc.ControllerImplBase {
@@ -47,6 +49,7 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
     private static final List<ControllerServiceCapability.RPC.Type> CAPABILITIES = List.of(
             ControllerServiceCapability.RPC.Type.CREATE_DELETE_VOLUME,
             ControllerServiceCapability.RPC.Type.CREATE_DELETE_SNAPSHOT,
+            ControllerServiceCapability.RPC.Type.GET_CAPACITY,
             ControllerServiceCapability.RPC.Type.LIST_SNAPSHOTS,
             ControllerServiceCapability.RPC.Type.GET_SNAPSHOT,
             ControllerServiceCapability.RPC.Type.CLONE_VOLUME,
@@ -57,6 +60,7 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
 
     private final Provisioner provisioner;
     private final Snapshots snapshots;
+    private final Capacity capacity;
     private final InFlight inFlight = new InFlight();
 
     /**
@@ -66,6 +70,7 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
     public ControllerService(GatewaySessions sessions, Set<String> allowedMountOptions) {
         this.snapshots = new Snapshots(sessions);
         this.provisioner = new Provisioner(sessions, allowedMountOptions, snapshots);
+        this.capacity = new Capacity(sessions);
     }
 
     @Override
@@ -175,6 +180,24 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
             return ControllerExpandVolumeResponse.newBuilder()
                     .setCapacityBytes(request.getCapacityRange().getRequiredBytes())
                     .setNodeExpansionRequired(false).build();
+        });
+    }
+
+    /**
+     * GetCapacity: the bytes available on the gateway share the StorageClass parameters name (statvfs of the
+     * share); without parameters, the most available on any share this controller has reached (0 before
+     * the first). The gateway caches object storage, so this is the cache file system's view.
+     */
+    @Override
+    public void getCapacity(GetCapacityRequest request, StreamObserver<GetCapacityResponse> responses) {
+        Rpcs.unary(responses, () -> {
+            for (var capability : request.getVolumeCapabilitiesList()) {
+                if (Capabilities.problem(capability).isPresent()) {
+                    return GetCapacityResponse.newBuilder().setAvailableCapacity(0).build();
+                }
+            }
+            return GetCapacityResponse.newBuilder().setAvailableCapacity(capacity.available(request.getParametersMap()))
+                    .build();
         });
     }
 

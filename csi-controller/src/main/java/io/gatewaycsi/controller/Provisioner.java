@@ -73,25 +73,26 @@ final class Provisioner {
             NfsSession session = sessions.session(share);
             String recordPath = GatewayLayout.volumeRecord(id.digest());
             Optional<VolumeRecord> existing = readRecord(session, recordPath);
-            if (existing.isPresent()) {
+            if (existing.isPresent() && existing.get().ready()) {
                 if (!existing.get().sameRequestAs(wanted)) {
                     throw CsiException.alreadyExists("volume directory " + where + " already belongs to volume `"
                             + existing.get().name() + "` created with a different request (capacity, parameters"
                             + " or source); use another name or subDir");
                 }
-                if (existing.get().ready()) {
-                    return volume(encodedId, wanted, request);
-                }
-            } else {
-                if (session.exists(GatewayLayout.volumeDir(subDir))) {
-                    throw CsiException.alreadyExists("directory " + where + " exists and is not a gateway-csi"
-                            + " volume; choose another subDir, or use it through a static PersistentVolume");
-                }
-                GatewayFiles.mkdirs(session, GatewayLayout.VOLUMES, GatewayLayout.PRIVATE_DIR_MODE);
-                GatewayFiles.writeAtomically(session, recordPath, wanted.toBytes());
+                return volume(encodedId, wanted, request);
             }
+            // Checked before anything is written, so a bad source leaves nothing behind.
+            Optional<String> content = request.hasVolumeContentSource()
+                    ? Optional.of(contentDirectory(share, request.getVolumeContentSource())) : Optional.empty();
+            if (existing.isEmpty() && session.exists(GatewayLayout.volumeDir(subDir))) {
+                throw CsiException.alreadyExists("directory " + where + " exists and is not a gateway-csi"
+                        + " volume; choose another subDir, or use it through a static PersistentVolume");
+            }
+            // An unfinished record (an interrupted CreateVolume) is ours to resume or to take over.
+            GatewayFiles.mkdirs(session, GatewayLayout.VOLUMES, GatewayLayout.PRIVATE_DIR_MODE);
+            GatewayFiles.writeAtomically(session, recordPath, wanted.toBytes());
             int mode = parameters.get(Parameter.MOUNT_PERMISSIONS).map(m -> Integer.parseInt(m, 8)).orElse(DEFAULT_MODE);
-            makeDirectory(session, share, request, subDir, mode);
+            makeDirectory(session, content, subDir, mode);
             GatewayFiles.writeAtomically(session, recordPath, wanted.markReady().toBytes());
             LOG.info(LogLine.event("volume-created").with("name", request.getName()).with("volume_id", encodedId)
                     .with("path", where).with("source", wanted.source().isEmpty() ? null : wanted.source()).toString());
@@ -101,13 +102,12 @@ final class Provisioner {
         }
     }
 
-    private void makeDirectory(NfsSession session, GatewaySessions.Share share, CreateVolumeRequest request,
-                               String subDir, int mode)
+    private static void makeDirectory(NfsSession session, Optional<String> content, String subDir, int mode)
             throws NfsException {
         String dir = GatewayLayout.volumeDir(subDir);
         String parent = NfsPaths.parent(dir);
         GatewayFiles.mkdirs(session, parent, DEFAULT_MODE);
-        if (!request.hasVolumeContentSource()) {
+        if (content.isEmpty()) {
             try {
                 session.mkdir(dir, mode);
             } catch (NfsException e) {
@@ -126,8 +126,7 @@ final class Provisioner {
         if (session.exists(copy)) {
             NfsTrees.removeTree(session, copy);
         }
-        String from = contentDirectory(share, request.getVolumeContentSource());
-        NfsTrees.copyTree(session, from, copy);
+        NfsTrees.copyTree(session, content.get(), copy);
         session.chmod(copy, mode);
         session.rename(copy, dir);
     }

@@ -234,6 +234,26 @@ class ControllerServiceGatewayTest {
     }
 
     @Test
+    void aMissingContentSourceLeavesNothingBehindAndTheNameStaysUsable() {
+        CreateVolumeRequest fromNothing = request("pvc-src-missing").setVolumeContentSource(
+                VolumeContentSource.newBuilder().setVolume(VolumeContentSource.VolumeSource.newBuilder()
+                        .setVolumeId("gw1|delete|4|" + gateway.server() + "|" + gateway.share() + "|" + area + "/gone")))
+                .build();
+        assertThat(codeOf(() -> controller.createVolume(fromNothing))).isEqualTo(Status.Code.NOT_FOUND);
+        assertThat(local("pvc-src-missing")).doesNotExist();
+        assertThat(create("pvc-src-missing").getVolumeId()).endsWith(area + "/pvc-src-missing");
+    }
+
+    @Test
+    void getCapacityReportsTheSharesFreeSpace() throws IOException {
+        long available = controller.getCapacity(io.gatewaycsi.csi.v1.GetCapacityRequest.newBuilder()
+                .putAllParameters(Map.of("server", gateway.server(), "share", gateway.share())).build())
+                .getAvailableCapacity();
+        long local = Files.getFileStore(gateway.exportDir()).getUsableSpace();
+        assertThat(available).isPositive().isCloseTo(local, org.assertj.core.data.Percentage.withPercentage(5));
+    }
+
+    @Test
     void controllerGetVolumeReportsAReachableDirectory() {
         Volume volume = create("pvc-get");
         var status = controller.controllerGetVolume(ControllerGetVolumeRequest.newBuilder()

@@ -21,9 +21,16 @@ import java.util.Objects;
  * @param options     nfs(5) options such as {@code vers=4.1}, {@code hard}, {@code timeo=600} (deciseconds)
  * @param stagingPath the CSI {@code staging_target_path}
  * @param readOnly    whether to mount read-only ({@code ro} is added and any {@code rw} dropped)
+ * @param volumeId    the CSI volume ID the mount serves (for the mount helper's bookkeeping); may be empty
  */
 public record NfsMountRequest(String server, String share, String subDir, List<String> options, Path stagingPath,
-                              boolean readOnly) {
+                              boolean readOnly, String volumeId) {
+
+    /** A request without a volume ID. */
+    public NfsMountRequest(String server, String share, String subDir, List<String> options, Path stagingPath,
+                           boolean readOnly) {
+        this(server, share, subDir, options, stagingPath, readOnly, "");
+    }
 
     /**
      * Validates the request; a {@code null} subDir means the share itself.
@@ -36,6 +43,7 @@ public record NfsMountRequest(String server, String share, String subDir, List<S
         subDir = subDir == null ? "" : subDir;
         options = List.copyOf(options);
         Objects.requireNonNull(stagingPath, "stagingPath");
+        Objects.requireNonNull(volumeId, "volumeId");
         if (server.isEmpty() || server.startsWith("-") || !server.matches("[A-Za-z0-9.:\\[\\]%_-]+")) {
             throw new IllegalArgumentException("server `" + server + "` is not a host name or an IP address");
         }

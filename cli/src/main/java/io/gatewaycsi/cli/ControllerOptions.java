@@ -1,0 +1,39 @@
+package io.gatewaycsi.cli;
+
+import io.gatewaycsi.controller.ControllerService;
+import io.gatewaycsi.controller.GatewaySessions;
+import io.gatewaycsi.nfs.NfsClient;
+import io.gatewaycsi.nfs.NfsSessionOptions;
+import java.time.Duration;
+import java.util.Set;
+import picocli.CommandLine.Option;
+
+/** Flags of the controller role (also part of {@code all}). */
+final class ControllerOptions {
+
+    @Option(names = "--nfs-timeout", paramLabel = "SECONDS", defaultValue = "30",
+            description = "Deadline of each NFS call the controller makes to a gateway, in seconds"
+                    + " (default: ${DEFAULT-VALUE}).")
+    int nfsTimeoutSeconds;
+
+    @Option(names = "--nfs-uid", paramLabel = "UID", defaultValue = "0",
+            description = "User id the controller presents to gateways in AUTH_SYS credentials; the process"
+                    + " itself stays unprivileged (default: ${DEFAULT-VALUE}).")
+    int nfsUid;
+
+    @Option(names = "--nfs-gid", paramLabel = "GID", defaultValue = "0",
+            description = "Group id presented likewise (default: ${DEFAULT-VALUE}).")
+    int nfsGid;
+
+
+    /** The gateway sessions these flags describe. */
+    GatewaySessions sessions() {
+        return new GatewaySessions(NfsClient.libnfs(), NfsSessionOptions.defaults()
+                .withTimeout(Duration.ofSeconds(nfsTimeoutSeconds)).withCredentials(nfsUid, nfsGid));
+    }
+
+    /** The Controller service over {@code sessions}. */
+    ControllerService service(GatewaySessions sessions, Set<String> allowedMountOptions) {
+        return new ControllerService(sessions, allowedMountOptions);
+    }
+}

@@ -1,0 +1,50 @@
+package io.gatewaycsi.cli;
+
+import io.gatewaycsi.common.Endpoint;
+import io.gatewaycsi.node.KernelBackend;
+import io.gatewaycsi.node.Mounter;
+import io.gatewaycsi.node.NodeConfig;
+import io.gatewaycsi.node.NodeService;
+import io.gatewaycsi.node.SidecarBackend;
+import io.gatewaycsi.node.Teardown;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import picocli.CommandLine.Option;
+
+/** Flags of the node role (also part of {@code all}). */
+final class NodeOptions {
+
+    @Option(names = "--mount-helper-endpoint", paramLabel = "URL", converter = CommonOptions.EndpointConverter.class,
+            defaultValue = MountHelperOptions.DEFAULT_ENDPOINT,
+            description = "The mount helper's socket, used for mountBackend=sidecar and for the fallback of"
+                    + " mountBackend=auto (default: ${DEFAULT-VALUE}).")
+    Endpoint mountHelperEndpoint;
+
+    @Option(names = "--mount-timeout", paramLabel = "SECONDS", defaultValue = "60",
+            description = "Deadline of one staging mount, in seconds; the mount command's process group is"
+                    + " killed after it (default: ${DEFAULT-VALUE}).")
+    int mountTimeoutSeconds;
+
+    @Option(names = "--topology", paramLabel = "KEY=VALUE",
+            description = "A topology segment NodeGetInfo reports; repeatable. None by default.")
+    Map<String, String> topology = new LinkedHashMap<>();
+
+
+    /** The node service these flags describe, and the sidecar backend it owns (closed at shutdown). */
+    record Built(NodeService service, SidecarBackend sidecar) {
+    }
+
+    Built build(String nodeId, Set<String> allowedMountOptions) {
+        Mounter mounter = new Mounter();
+        Teardown teardown = new Teardown(mounter);
+        Duration deadline = Duration.ofSeconds(mountTimeoutSeconds);
+        SidecarBackend sidecar = new SidecarBackend(mountHelperEndpoint, deadline, teardown);
+        NodeConfig config = new NodeConfig(nodeId, topology, allowedMountOptions);
+        NodeService service = new NodeService(config, new KernelBackend(KernelBackend.MOUNT, deadline, teardown),
+                Optional.of(sidecar), mounter);
+        return new Built(service, sidecar);
+    }
+}
