@@ -16,7 +16,8 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         versionProvider = GatewayCsi.Version.class,
         description = "CSI driver that mounts an NFS gateway into Kubernetes pods.",
-        subcommands = {ControllerCommand.class, NodeCommand.class, MountHelperCommand.class, AllCommand.class})
+        subcommands = {ControllerCommand.class, NodeCommand.class, MountHelperCommand.class, AllCommand.class,
+            ParametersCommand.class})
 public final class GatewayCsi implements Runnable {
 
     @Spec

@@ -71,8 +71,8 @@ public enum Parameter {
             Values.choice("auto", "kernel", "sidecar")),
     /** What DeleteVolume does with the volume's directory. */
     ON_DELETE("onDelete", "delete", "delete, retain or archive",
-            "DeleteVolume: `delete` removes the directory tree, `retain` keeps it, `archive` renames it"
-                    + " to archived-<name>.",
+            "DeleteVolume: `delete` removes the directory tree (never following symlinks), `retain` keeps"
+                    + " it, `archive` renames it to archived-<name>-<UTC time> beside it.",
             Values.choice("delete", "retain", "archive")),
     /** Mode of the volume's new directory, octal. */
     MOUNT_PERMISSIONS("mountPermissions", null, "an octal mode 0..7777 such as 0775",
@@ -147,6 +147,21 @@ public enum Parameter {
     /** Every key, in table order, for error messages. */
     public static List<String> keys() {
         return Arrays.stream(values()).map(Parameter::key).toList();
+    }
+
+    /**
+     * The parameter table as Markdown (key, default, allowed values, meaning), as the README shows it and
+     * {@code gateway-csi parameters} prints it.
+     */
+    public static String markdownTable() {
+        StringBuilder table = new StringBuilder("| parameter | default | allowed | what it does |\n|---|---|---|---|\n");
+        for (Parameter parameter : values()) {
+            table.append("| `").append(parameter.key).append("` | ")
+                    .append(parameter.required() ? "required" : parameter.defaultValue().map(v -> "`" + v + "`").orElse("—"))
+                    .append(" | ").append(parameter.allowed.replace("|", "\\|")).append(" | ")
+                    .append(parameter.description.replace("|", "\\|")).append(" |\n");
+        }
+        return table.toString();
     }
 
     /** The value of a boolean parameter. */
