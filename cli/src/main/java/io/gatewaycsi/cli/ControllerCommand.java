@@ -4,6 +4,7 @@ import io.gatewaycsi.common.DriverVersion;
 import io.gatewaycsi.common.IdentityService;
 import io.gatewaycsi.controller.GatewaySessions;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -31,6 +32,6 @@ final class ControllerCommand implements Callable<Integer> {
         GatewaySessions sessions = controller.sessions();
         IdentityService identity = new IdentityService(common.driverName, DriverVersion.get(), true, () -> true);
         return Serving.serve(List.of(new Serving.Listener(common.endpoint,
-                List.of(identity, controller.service(sessions, common.allowedMountOptions())))), sessions::close);
+                List.of(identity, controller.service(sessions, common.allowedMountOptions(), Map.of())))), sessions::close);
     }
 }

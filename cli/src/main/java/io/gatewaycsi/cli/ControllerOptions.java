@@ -5,6 +5,7 @@ import io.gatewaycsi.controller.GatewaySessions;
 import io.gatewaycsi.nfs.NfsClient;
 import io.gatewaycsi.nfs.NfsSessionOptions;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Set;
 import picocli.CommandLine.Option;
 
@@ -32,8 +33,8 @@ final class ControllerOptions {
                 .withTimeout(Duration.ofSeconds(nfsTimeoutSeconds)).withCredentials(nfsUid, nfsGid));
     }
 
-    /** The Controller service over {@code sessions}. */
-    ControllerService service(GatewaySessions sessions, Set<String> allowedMountOptions) {
-        return new ControllerService(sessions, allowedMountOptions);
+    /** The Controller service over {@code sessions}, with {@code defaults} for missing parameters. */
+    ControllerService service(GatewaySessions sessions, Set<String> allowedMountOptions, Map<String, String> defaults) {
+        return new ControllerService(sessions, allowedMountOptions, defaults);
     }
 }

@@ -33,7 +33,9 @@ import io.gatewaycsi.csi.v1.ValidateVolumeCapabilitiesResponse;
 import io.gatewaycsi.csi.v1.Volume;
 import io.gatewaycsi.csi.v1.VolumeCondition;
 import io.grpc.stub.StreamObserver;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -63,14 +65,30 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
     private final Capacity capacity;
     private final InFlight inFlight = new InFlight();
 
+    private final Map<String, String> defaultParameters;
+
     /**
      * @param sessions            the gateway sessions (owned by the caller, closed at shutdown)
      * @param allowedMountOptions mount option names allowed beyond nfs(5)'s known ones
+     * @param defaultParameters   StorageClass parameters applied where a request does not give them (e.g.
+     *                            the {@code server} and {@code share} of {@code gateway-csi all --gateway});
+     *                            usually empty
      */
-    public ControllerService(GatewaySessions sessions, Set<String> allowedMountOptions) {
+    public ControllerService(GatewaySessions sessions, Set<String> allowedMountOptions,
+                             Map<String, String> defaultParameters) {
         this.snapshots = new Snapshots(sessions);
         this.provisioner = new Provisioner(sessions, allowedMountOptions, snapshots);
         this.capacity = new Capacity(sessions);
+        this.defaultParameters = Map.copyOf(defaultParameters);
+    }
+
+    private Map<String, String> withDefaults(Map<String, String> parameters) {
+        if (defaultParameters.isEmpty()) {
+            return parameters;
+        }
+        Map<String, String> merged = new HashMap<>(defaultParameters);
+        merged.putAll(parameters);
+        return merged;
     }
 
     @Override
@@ -99,7 +117,9 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
             require(limit == 0 || limit >= required, "capacity_range.limit_bytes (" + limit
                     + ") is below required_bytes (" + required + ")");
             try (InFlight.Lock ignored = inFlight.acquire("volume-name:" + request.getName(), "CreateVolume")) {
-                return CreateVolumeResponse.newBuilder().setVolume(provisioner.create(request)).build();
+                CreateVolumeRequest completed = request.toBuilder().clearParameters()
+                        .putAllParameters(withDefaults(request.getParametersMap())).build();
+                return CreateVolumeResponse.newBuilder().setVolume(provisioner.create(completed)).build();
             }
         });
     }
@@ -196,7 +216,8 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
                     return GetCapacityResponse.newBuilder().setAvailableCapacity(0).build();
                 }
             }
-            return GetCapacityResponse.newBuilder().setAvailableCapacity(capacity.available(request.getParametersMap()))
+            return GetCapacityResponse.newBuilder().setAvailableCapacity(capacity.available(request.getParametersCount() == 0 ? Map.of()
+                    : withDefaults(request.getParametersMap())))
                     .build();
         });
     }

@@ -62,7 +62,7 @@ class ControllerServiceGatewayTest {
     void start() throws IOException {
         sessions = new GatewaySessions(NfsClient.libnfs(), NfsSessionOptions.defaults().withCredentials(0, 0));
         String name = "controller-" + UUID.randomUUID();
-        server = InProcessServerBuilder.forName(name).addService(new ControllerService(sessions, Set.of()))
+        server = InProcessServerBuilder.forName(name).addService(new ControllerService(sessions, Set.of(), Map.of()))
                 .build().start();
         channel = InProcessChannelBuilder.forName(name).build();
         controller = ControllerGrpc.newBlockingStub(channel);
