@@ -4,6 +4,7 @@ import io.gatewaycsi.common.DriverVersion;
 import io.gatewaycsi.common.IdentityService;
 import io.gatewaycsi.common.LogLine;
 import io.gatewaycsi.controller.GatewaySessions;
+import io.gatewaycsi.mounthelper.MountHelperService;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -63,12 +64,14 @@ final class AllCommand implements Callable<Integer> {
         NodeOptions.Built built = node.build(nodeId, common.allowedMountOptions());
         IdentityService identity = new IdentityService(common.driverName, DriverVersion.get(), true, () -> true);
         LocalGateway started = local;
+        MountHelperService helper = MountHelperOptions.service();
         return Serving.serve(List.of(
-                new Serving.Listener(node.mountHelperEndpoint, List.of(MountHelperOptions.service())),
+                new Serving.Listener(node.mountHelperEndpoint, List.of(helper)),
                 new Serving.Listener(common.endpoint, List.of(identity,
                         controller.service(sessions, common.allowedMountOptions(), defaults), built.service()))),
                 () -> {
                     built.sidecar().close();
+                    helper.close();
                     sessions.close();
                     if (started != null) {
                         started.close();

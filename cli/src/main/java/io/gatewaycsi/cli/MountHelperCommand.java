@@ -2,6 +2,7 @@ package io.gatewaycsi.cli;
 
 import io.gatewaycsi.common.Endpoint;
 import io.gatewaycsi.common.LogSetup;
+import io.gatewaycsi.mounthelper.MountHelperService;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -35,7 +36,7 @@ final class MountHelperCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
-        return Serving.serve(List.of(new Serving.Listener(endpoint, List.of(MountHelperOptions.service()))),
-                () -> { });
+        MountHelperService helper = MountHelperOptions.service();
+        return Serving.serve(List.of(new Serving.Listener(endpoint, List.of(helper))), helper::close);
     }
 }

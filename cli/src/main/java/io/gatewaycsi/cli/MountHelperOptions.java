@@ -1,6 +1,7 @@
 package io.gatewaycsi.cli;
 
 import io.gatewaycsi.mounthelper.MountHelperService;
+import io.gatewaycsi.nfs.NfsClient;
 import java.nio.file.Path;
 
 /** What the mount helper's roles share: its default endpoint and its service. */
@@ -12,7 +13,8 @@ final class MountHelperOptions {
     private MountHelperOptions() {
     }
 
+    /** A mount helper over libnfs and /dev/fuse; the caller closes it at shutdown (it unmounts everything). */
     static MountHelperService service() {
-        return new MountHelperService(Path.of("/dev/fuse"));
+        return new MountHelperService(Path.of("/dev/fuse"), NfsClient.libnfs());
     }
 }
