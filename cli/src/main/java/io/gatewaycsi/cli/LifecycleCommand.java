@@ -2,6 +2,7 @@ package io.gatewaycsi.cli;
 
 import io.gatewaycsi.common.CsiChannels;
 import io.gatewaycsi.common.Endpoint;
+import io.gatewaycsi.common.LogSetup;
 import io.gatewaycsi.csi.v1.ControllerGrpc;
 import io.gatewaycsi.csi.v1.CreateVolumeRequest;
 import io.gatewaycsi.csi.v1.DeleteVolumeRequest;
@@ -58,12 +59,19 @@ final class LifecycleCommand implements Callable<Integer> {
             description = "A StorageClass mountOptions entry (repeatable), e.g. --mount-option nconnect=4.")
     List<String> mountOptions = List.of();
 
+    @Option(names = "--mount-helper-endpoint", paramLabel = "URL", converter = CommonOptions.EndpointConverter.class,
+            defaultValue = "unix:///tmp/gateway-csi/mount-helper.sock",
+            description = "The mount helper's socket, asked for the NFS options in force when it made the staging"
+                    + " mount (default: ${DEFAULT-VALUE}).")
+    Endpoint mountHelperEndpoint;
+
     @Option(names = "--work-dir", paramLabel = "DIR", defaultValue = "/tmp/gateway-csi/lifecycle",
             description = "Where the staging and target directories are made (default: ${DEFAULT-VALUE}).")
     Path workDir;
 
     @Override
     public Integer call() throws Exception {
+        LogSetup.configure("warn");
         PrintWriter out = spec.commandLine().getOut();
         ManagedChannel channel = CsiChannels.open(endpoint);
         try {
@@ -92,7 +100,7 @@ final class LifecycleCommand implements Callable<Integer> {
         node.nodeStageVolume(NodeStageVolumeRequest.newBuilder().setVolumeId(volume.getVolumeId())
                 .setStagingTargetPath(staging.toString()).setVolumeCapability(readWrite)
                 .putAllVolumeContext(context).build());
-        StagingMount mount = StagingMount.at(staging);
+        StagingMount mount = StagingMount.at(staging, mountHelperEndpoint);
         out.printf("2. NodeStageVolume at %s%n   backend    %s (%s)%n   source     %s%n   options    %s%n",
                 staging, mount.backend(), mount.fsType(), mount.source(), mount.options());
         node.nodePublishVolume(publish(volume, staging, writer, readWrite, false));

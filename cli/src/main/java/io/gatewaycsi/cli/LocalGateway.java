@@ -11,13 +11,13 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The single-machine gateway of {@code gateway-csi all}: a real nfs-ganesha started by the repository's
- * {@code test/gateway/up} in its own network namespace (named {@code gwlocal}, subnet 10.213.12.0/30), and
+ * {@code test/gateway/up} in its own network namespace (named {@code gwlocal}, subnet 10.213.20.0/30), and
  * removed by {@code test/gateway/down} when the driver stops.
  */
 final class LocalGateway implements AutoCloseable {
 
     static final String NAME = "gwlocal";
-    static final String SUBNET = "10.213.12.0/30";
+    static final String SUBNET = "10.213.20.0/30";
     private static final long SCRIPT_SECONDS = 120;
 
     private final Path scripts;
