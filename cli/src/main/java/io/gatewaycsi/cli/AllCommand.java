@@ -70,7 +70,7 @@ final class AllCommand implements Callable<Integer> {
                 new Serving.Listener(common.endpoint, List.of(identity,
                         controller.service(sessions, common.allowedMountOptions(), defaults), built.service()))),
                 () -> {
-                    built.sidecar().close();
+                    built.close();
                     helper.close();
                     sessions.close();
                     if (started != null) {

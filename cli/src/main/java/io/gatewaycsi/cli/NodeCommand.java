@@ -37,6 +37,6 @@ final class NodeCommand implements Callable<Integer> {
         NodeOptions.Built built = node.build(nodeId, common.allowedMountOptions());
         IdentityService identity = new IdentityService(common.driverName, DriverVersion.get(), false, () -> true);
         return Serving.serve(List.of(new Serving.Listener(common.endpoint, List.of(identity, built.service()))),
-                built.sidecar()::close);
+                built::close);
     }
 }

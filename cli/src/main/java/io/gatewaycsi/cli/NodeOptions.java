@@ -6,7 +6,10 @@ import io.gatewaycsi.node.Mounter;
 import io.gatewaycsi.node.NodeConfig;
 import io.gatewaycsi.node.NodeService;
 import io.gatewaycsi.node.SidecarBackend;
+import io.gatewaycsi.node.StagingState;
 import io.gatewaycsi.node.Teardown;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -28,23 +31,34 @@ final class NodeOptions {
                     + " killed after it (default: ${DEFAULT-VALUE}).")
     int mountTimeoutSeconds;
 
+    @Option(names = "--state-dir", paramLabel = "DIR", defaultValue = "/var/lib/gateway-csi/node",
+            description = "Where the node plugin records its staging mounts, so that it can restore them after"
+                    + " a restart of itself or of the mount helper (default: ${DEFAULT-VALUE}).")
+    Path stateDir;
+
     @Option(names = "--topology", paramLabel = "KEY=VALUE",
             description = "A topology segment NodeGetInfo reports; repeatable. None by default.")
     Map<String, String> topology = new LinkedHashMap<>();
 
 
-    /** The node service these flags describe, and the sidecar backend it owns (closed at shutdown). */
-    record Built(NodeService service, SidecarBackend sidecar) {
+    /** The node service these flags describe, and the sidecar backend it owns (both closed at shutdown). */
+    record Built(NodeService service, SidecarBackend sidecar) implements AutoCloseable {
+        @Override
+        public void close() {
+            service.close();
+            sidecar.close();
+        }
     }
 
-    Built build(String nodeId, Set<String> allowedMountOptions) {
+    Built build(String nodeId, Set<String> allowedMountOptions) throws IOException {
         Mounter mounter = new Mounter();
         Teardown teardown = new Teardown(mounter);
         Duration deadline = Duration.ofSeconds(mountTimeoutSeconds);
         SidecarBackend sidecar = new SidecarBackend(mountHelperEndpoint, deadline, teardown);
         NodeConfig config = new NodeConfig(nodeId, topology, allowedMountOptions);
         NodeService service = new NodeService(config, new KernelBackend(KernelBackend.MOUNT, deadline, teardown),
-                Optional.of(sidecar), mounter);
+                Optional.of(sidecar), mounter, new StagingState(stateDir));
+        service.startRepairs();
         return new Built(service, sidecar);
     }
 }

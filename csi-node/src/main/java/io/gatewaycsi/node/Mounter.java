@@ -92,6 +92,15 @@ public final class Mounter {
         }
     }
 
+    /** {@link #bindReadOnly} when {@code readOnly}, else {@link #bind}. */
+    public void bind(Path source, Path target, boolean readOnly) throws IOException {
+        if (readOnly) {
+            bindReadOnly(source, target);
+        } else {
+            bind(source, target);
+        }
+    }
+
     /**
      * Unmounts the topmost mount at {@code target} (umount2(2), no flags).
      *

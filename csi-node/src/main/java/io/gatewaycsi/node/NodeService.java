@@ -32,6 +32,7 @@ import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.logging.Logger;
@@ -45,7 +46,7 @@ import java.util.logging.Logger;
  * repaired on the next NodeStageVolume or NodePublishVolume, bind mounts of published targets included.
  * Operations on one volume (stage/unstage) or one target path in flight at once get ABORTED.
  */
-public final class NodeService extends NodeGrpc.NodeImplBase {
+public final class NodeService extends NodeGrpc.NodeImplBase implements AutoCloseable {
 
     private static final Logger LOG = Logger.getLogger(NodeService.class.getName());
     private static final List<NodeServiceCapability.RPC.Type> CAPABILITIES = List.of(
@@ -58,6 +59,9 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
     private final Stager stager;
     private final Mounter mounter;
     private final Teardown teardown;
+    private final StagingState state;
+    private final StagingRepair repair;
+    private final Repairer repairer;
     private final InFlight inFlight = new InFlight();
 
     /**
@@ -65,12 +69,36 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
      * @param kernel  the kernel backend
      * @param sidecar the mount helper backend, if this node has a mount helper
      * @param mounter bind mounts, unmounts and statvfs with deadlines
+     * @param state   the record of staging mounts, kept across restarts
      */
-    public NodeService(NodeConfig config, MountBackend kernel, Optional<SidecarBackend> sidecar, Mounter mounter) {
+    public NodeService(NodeConfig config, MountBackend kernel, Optional<SidecarBackend> sidecar, Mounter mounter,
+                       StagingState state) {
         this.config = config;
         this.stager = new Stager(kernel, sidecar);
         this.mounter = mounter;
         this.teardown = new Teardown(mounter);
+        this.state = state;
+        this.repair = new StagingRepair(stager, mounter, teardown);
+        this.repairer = new Repairer(state, repair, inFlight, sidecar, Duration.ofSeconds(2));
+    }
+
+    /**
+     * Starts watching this node's staging mounts: one whose mount helper died is remounted through the helper
+     * as soon as it answers again (a pass every 2 s), and its targets re-bound.
+     */
+    public void startRepairs() {
+        repairer.start();
+    }
+
+    /** Runs one repair pass now (what the background watcher does every 2 s); returns the mounts repaired. */
+    public int repairNow() throws IOException {
+        return repairer.runOnce();
+    }
+
+    /** Stops the repair watcher. */
+    @Override
+    public void close() {
+        repairer.close();
     }
 
     @Override
@@ -122,34 +150,18 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
                 throw CsiException.alreadyExists("staging path " + staging + " already holds " + existing.get().source()
                         + ", not " + mount.source());
             }
-            if (healthy(staging)) {
-                return;
+            if (!repair.healthy(staging)) {
+                repair.repair(mount, backend, existing.get());
             }
-            repair(mount, backend, existing.get());
+            state.save(mount, backend);
             return;
         }
         Files.createDirectories(staging);
         String used = stager.stage(mount, backend);
+        state.save(mount, backend);
         LOG.info(LogLine.event("staged").with("volume_id", mount.volumeId()).with("source", mount.source())
                 .with("staging_path", staging).with("backend", used)
                 .with("options", String.join(",", mount.effectiveOptions())).toString());
-    }
-
-    /** Remounts a broken staging mount and re-binds every target published from it. */
-    private void repair(NfsMountRequest mount, String backend, MountEntry broken) throws IOException {
-        MountTable table = MountTable.read();
-        List<MountEntry> targets = table.bindMountsOf(broken).stream()
-                .filter(t -> !t.mountPoint().startsWith(mount.stagingPath())).toList();
-        LOG.warning(LogLine.event("repair").with("volume_id", mount.volumeId()).with("staging_path", mount.stagingPath())
-                .with("backend", Stager.backendOf(broken.fsType())).with("targets", targets.size()).toString());
-        for (MountEntry target : targets) {
-            teardown.unmount(target.mountPoint());
-        }
-        stager.unstage(mount.stagingPath(), broken.fsType());
-        stager.stage(mount, backend);
-        for (MountEntry target : targets) {
-            bind(mount.stagingPath(), target.mountPoint(), target.readOnly());
-        }
     }
 
     @Override
@@ -166,6 +178,7 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
                     LOG.info(LogLine.event("unstaged").with("volume_id", request.getVolumeId())
                             .with("staging_path", staging).with("step", result.step().label()).toString());
                 }
+                state.remove(staging);
             }
             return NodeUnstageVolumeResponse.getDefaultInstance();
         });
@@ -217,23 +230,17 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
                         + " SINGLE_NODE_SINGLE_WRITER and is already published at " + others.getFirst().mountPoint());
             }
         }
-        if (!healthy(staging)) {
+        if (!repair.healthy(staging)) {
             StageSpec spec = stageSpec(request.getVolumeId(), request.getVolumeContextMap(),
                     request.getVolumeCapability(), staging);
-            repair(spec.mount(), spec.backend(), staged);
+            try (InFlight.Lock ignored = inFlight.acquire("volume:" + request.getVolumeId(), "repair")) {
+                repair.repair(spec.mount(), spec.backend(), staged);
+            }
         }
         Files.createDirectories(target);
-        bind(staging, target, readOnly);
+        mounter.bind(staging, target, readOnly);
         LOG.info(LogLine.event("published").with("volume_id", request.getVolumeId()).with("target_path", target)
                 .with("readonly", readOnly).toString());
-    }
-
-    private void bind(Path staging, Path target, boolean readOnly) throws IOException {
-        if (readOnly) {
-            mounter.bindReadOnly(staging, target);
-        } else {
-            mounter.bind(staging, target);
-        }
     }
 
     @Override
@@ -293,17 +300,6 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
         }
         return "the mount is broken (" + e.errno() + "): " + e.getMessage()
                 + "; the next NodeStageVolume or NodePublishVolume repairs it";
-    }
-
-    private boolean healthy(Path staging) {
-        try {
-            mounter.statvfs(staging);
-            return true;
-        } catch (MountException e) {
-            return !e.meansBrokenMount();
-        } catch (IOException e) {
-            return false;
-        }
     }
 
     /** A staging mount to make and the mountBackend parameter that decides who makes it. */

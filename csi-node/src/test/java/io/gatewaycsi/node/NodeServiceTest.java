@@ -65,7 +65,7 @@ class NodeServiceTest {
                 Duration.ofSeconds(2), new Teardown(mounter));
         NodeService service = new NodeService(new NodeConfig("node-a", Map.of("topology.gateway-csi.io/zone", "z1"),
                 Set.of()), new KernelBackend(KernelBackend.MOUNT, Duration.ofSeconds(20), new Teardown(mounter)),
-                Optional.of(absentHelper), mounter);
+                Optional.of(absentHelper), mounter, new StagingState(dir.resolve("state")));
         server = InProcessServerBuilder.forName(name).addService(service).build().start();
         channel = InProcessChannelBuilder.forName(name).build();
         node = NodeGrpc.newBlockingStub(channel);

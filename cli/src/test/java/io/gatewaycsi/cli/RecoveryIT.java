@@ -1,0 +1,187 @@
+package io.gatewaycsi.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.gatewaycsi.csi.v1.NodeGrpc;
+import io.gatewaycsi.csi.v1.NodePublishVolumeRequest;
+import io.gatewaycsi.csi.v1.NodeStageVolumeRequest;
+import io.gatewaycsi.csi.v1.NodeUnpublishVolumeRequest;
+import io.gatewaycsi.csi.v1.NodeUnstageVolumeRequest;
+import io.gatewaycsi.csi.v1.VolumeCapability;
+import io.gatewaycsi.nfs.testing.TestGateway;
+import io.grpc.ManagedChannel;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.Random;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The node plugin and the mount helper as separate processes, as in the node DaemonSet pod, staging a real
+ * gateway volume through the fallback (this machine has no NFS in the kernel): a node-plugin crash does not
+ * interrupt I/O, and a mount helper crash is repaired on the same target paths once the helper is back.
+ */
+@ExtendWith(TestGateway.class)
+class RecoveryIT {
+
+    private static final VolumeCapability RWX = VolumeCapability.newBuilder()
+            .setMount(VolumeCapability.MountVolume.getDefaultInstance())
+            .setAccessMode(VolumeCapability.AccessMode.newBuilder()
+                    .setMode(VolumeCapability.AccessMode.Mode.MULTI_NODE_MULTI_WRITER)).build();
+    private static final int FILE_BYTES = 48 * 1024 * 1024;
+
+    @TempDir
+    Path dir;
+
+    private final TestGateway gateway = TestGateway.get();
+    private final String subDir = "recovery-" + UUID.randomUUID().toString().substring(0, 8);
+    private final String volumeId = "recovery-volume-" + subDir;
+    private DriverProcess helper;
+    private DriverProcess node;
+    private Path staging;
+    private Path target;
+    private String expectedSha;
+
+    private DriverProcess startHelper() throws Exception {
+        Path socket = dir.resolve("helper.sock");
+        return DriverProcess.start(socket, dir.resolve("helper-" + Instant.now().toEpochMilli() + ".log"), -1,
+                "mount-helper", "--endpoint", "unix://" + socket);
+    }
+
+    private DriverProcess startNode() throws Exception {
+        Path socket = dir.resolve("node.sock");
+        return DriverProcess.start(socket, dir.resolve("node-" + Instant.now().toEpochMilli() + ".log"), -1,
+                "node", "--endpoint", "unix://" + socket, "--node-id", "recovery-node",
+                "--mount-helper-endpoint", "unix://" + dir.resolve("helper.sock"), "--state-dir", dir.resolve("state").toString());
+    }
+
+    private <T> T onNode(java.util.function.Function<NodeGrpc.NodeBlockingStub, T> call) {
+        ManagedChannel channel = node.channel();
+        try {
+            return call.apply(NodeGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS));
+        } finally {
+            channel.shutdownNow();
+        }
+    }
+
+    @BeforeEach
+    void stageAndPublish() throws Exception {
+        Path volume = Files.createDirectories(gateway.local("/" + subDir));
+        byte[] data = new byte[FILE_BYTES];
+        new Random(42).nextBytes(data);
+        Files.write(volume.resolve("shard-0.bin"), data);
+        expectedSha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
+        helper = startHelper();
+        node = startNode();
+        staging = Files.createDirectories(dir.resolve("staging"));
+        target = dir.resolve("pod/volume");
+        Map<String, String> context = Map.of("server", gateway.server(), "share", gateway.share(), "subDir", subDir,
+                "nfsVersion", "4");
+        onNode(n -> n.nodeStageVolume(NodeStageVolumeRequest.newBuilder().setVolumeId(volumeId)
+                .setStagingTargetPath(staging.toString()).setVolumeCapability(RWX).putAllVolumeContext(context).build()));
+        onNode(n -> n.nodePublishVolume(NodePublishVolumeRequest.newBuilder().setVolumeId(volumeId)
+                .setStagingTargetPath(staging.toString()).setTargetPath(target.toString()).setVolumeCapability(RWX)
+                .putAllVolumeContext(context).build()));
+    }
+
+    @AfterEach
+    void teardown() throws Exception {
+        try {
+            if (node != null) {
+                onNode(n -> n.nodeUnpublishVolume(NodeUnpublishVolumeRequest.newBuilder().setVolumeId(volumeId)
+                        .setTargetPath(target.toString()).build()));
+                onNode(n -> n.nodeUnstageVolume(NodeUnstageVolumeRequest.newBuilder().setVolumeId(volumeId)
+                        .setStagingTargetPath(staging.toString()).build()));
+            }
+        } finally {
+            if (node != null) {
+                node.close();
+            }
+            if (helper != null) {
+                helper.close();
+            }
+            for (Path path : new Path[] {target, staging}) {
+                new ProcessBuilder("umount", "-l", path.toString()).start().waitFor(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    private static String sha256Slowly(Path file, Runnable halfway) throws Exception {
+        MessageDigest digest = MessageDigest.getInstance("SHA-256");
+        byte[] buffer = new byte[1024 * 1024];
+        long read = 0;
+        boolean signalled = false;
+        try (InputStream in = Files.newInputStream(file)) {
+            for (int n; (n = in.read(buffer)) > 0; ) {
+                digest.update(buffer, 0, n);
+                read += n;
+                if (!signalled && read >= FILE_BYTES / 2) {
+                    signalled = true;
+                    halfway.run();
+                }
+                Thread.sleep(5);
+            }
+        }
+        return HexFormat.of().formatHex(digest.digest());
+    }
+
+    @Test
+    void aSequentialReadCompletesThroughANodePluginKill() throws Exception {
+        CompletableFuture<String> reading = CompletableFuture.supplyAsync(() -> {
+            try {
+                return sha256Slowly(target.resolve("shard-0.bin"), () -> {
+                    try {
+                        new ProcessBuilder("kill", "-9", Long.toString(node.pid())).start().waitFor();
+                    } catch (IOException | InterruptedException e) {
+                        throw new IllegalStateException(e);
+                    }
+                });
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        assertThat(reading.get(120, TimeUnit.SECONDS)).isEqualTo(expectedSha);
+        node.close();
+        node = startNode();
+    }
+
+    @Test
+    void aMountHelperKillIsRepairedOnTheSameTargetWithinTenSecondsOfItsReturn() throws Exception {
+        new ProcessBuilder("kill", "-9", Long.toString(helper.pid())).start().waitFor();
+        helper.close();
+        Instant deadlineForBreak = Instant.now().plus(Duration.ofSeconds(10));
+        while (canRead(target) && Instant.now().isBefore(deadlineForBreak)) {
+            Thread.sleep(100);
+        }
+        assertThat(canRead(target)).as("the helper's FUSE mount is dead").isFalse();
+        helper = startHelper();
+        Instant back = Instant.now();
+        while (!canRead(target) && Duration.between(back, Instant.now()).compareTo(Duration.ofSeconds(10)) < 0) {
+            Thread.sleep(200);
+        }
+        assertThat(canRead(target)).as("served again within 10 s of the helper's return").isTrue();
+        assertThat(sha256Slowly(target.resolve("shard-0.bin"), () -> { })).isEqualTo(expectedSha);
+        assertThat(node.log()).contains("event=repair").contains("event=repaired");
+    }
+
+    private static boolean canRead(Path target) {
+        try {
+            return Files.size(target.resolve("shard-0.bin")) == FILE_BYTES;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+}
