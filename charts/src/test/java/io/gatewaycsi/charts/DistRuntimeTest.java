@@ -1,0 +1,129 @@
+package io.gatewaycsi.charts;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.gatewaycsi.common.CsiChannels;
+import io.gatewaycsi.common.Endpoint;
+import io.gatewaycsi.csi.v1.GetPluginInfoRequest;
+import io.gatewaycsi.csi.v1.GetPluginInfoResponse;
+import io.gatewaycsi.csi.v1.IdentityGrpc;
+import io.gatewaycsi.csi.v1.ProbeRequest;
+import io.grpc.ManagedChannel;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The distribution the image ships (cli/target/dist): a trimmed runtime that still runs the driver. The
+ * controller and the node plugin start on it and serve CSI Identity over a unix socket (grpc-netty's epoll
+ * transport, FFM), which is what csi-sanity's Identity tests check.
+ */
+class DistRuntimeTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void theRuntimeIsATrimmedJava25() throws IOException {
+        Path runtime = Repo.dist().resolve("runtime");
+        String release = Files.readString(runtime.resolve("release"));
+        assertThat(release).contains("JAVA_VERSION=\"25");
+        String modulesLine = release.lines().filter(l -> l.startsWith("MODULES=")).findFirst().orElseThrow();
+        Set<String> modules = new TreeSet<>(Arrays.asList(modulesLine.substring("MODULES=\"".length(),
+                modulesLine.length() - 1).split(" ")));
+        assertThat(modules).contains("java.base", "java.logging", "jdk.unsupported")
+                .doesNotContain("jdk.compiler", "jdk.jlink", "java.compiler", "jdk.jdeps");
+        assertThat(runtime.resolve("bin/javac")).doesNotExist();
+        assertThat(Repo.dist().resolve("lib/gateway-csi.jar")).isRegularFile();
+        // Every module any jar of the class path needs, ServiceLoader-loaded ones included.
+        assertThat(modules).containsAll(jdepsModules());
+    }
+
+    /** What jdeps (of the JDK running the tests) says the dist's jars need. */
+    private static Set<String> jdepsModules() throws IOException {
+        Path jdeps = Path.of(System.getProperty("java.home"), "bin", "jdeps");
+        assertThat(jdeps).as("tests run on a JDK").isExecutable();
+        List<String> command = new java.util.ArrayList<>(List.of(jdeps.toString(), "--print-module-deps",
+                "--ignore-missing-deps", "--multi-release", "25"));
+        try (var jars = Files.list(Repo.dist().resolve("lib"))) {
+            jars.filter(p -> p.toString().endsWith(".jar")).sorted().forEach(p -> command.add(p.toString()));
+        }
+        Process process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        try {
+            assertThat(process.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+        assertThat(process.exitValue()).as(out).isZero();
+        return new TreeSet<>(Arrays.asList(out.split(",")));
+    }
+
+    @Test
+    void theLauncherRunsEveryRolesHelpAndTheVersion() throws Exception {
+        for (String role : List.of("controller", "node", "mount-helper", "all")) {
+            assertThat(DriverHelp.help(role)).contains("Usage: gateway-csi " + role);
+        }
+        Process version = new ProcessBuilder(Repo.dist().resolve("bin/gateway-csi").toString(), "--version")
+                .redirectErrorStream(true).start();
+        String out = new String(version.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(version.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(version.exitValue()).as(out).isZero();
+        assertThat(out).startsWith("gateway-csi ");
+    }
+
+    @Test
+    void theControllerServesIdentityOnTheTrimmedRuntime() throws Exception {
+        servesIdentity("controller", List.of());
+    }
+
+    @Test
+    void theNodePluginServesIdentityOnTheTrimmedRuntime() throws Exception {
+        servesIdentity("node", List.of("--node-id=dist-test-node",
+                "--mount-helper-endpoint=unix://" + dir.resolve("helper.sock")));
+    }
+
+    private void servesIdentity(String role, List<String> extra) throws Exception {
+        Path socket = dir.resolve(role + ".sock");
+        Path log = dir.resolve(role + ".log");
+        String driverName = "dist-test.gateway-csi.io";
+        List<String> command = new java.util.ArrayList<>(List.of(Repo.dist().resolve("bin/gateway-csi").toString(),
+                role, "--endpoint=unix://" + socket, "--driver-name=" + driverName));
+        command.addAll(extra);
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!Files.exists(socket)) {
+                assertThat(process.isAlive()).as("%s exited early:\n%s", role, Files.readString(log)).isTrue();
+                assertThat(System.nanoTime()).as("no socket after 30 s:\n%s", Files.readString(log)).isLessThan(deadline);
+                Thread.sleep(100);
+            }
+            ManagedChannel channel = CsiChannels.open(Endpoint.parse("unix://" + socket));
+            try {
+                IdentityGrpc.IdentityBlockingStub identity = IdentityGrpc.newBlockingStub(channel)
+                        .withDeadlineAfter(20, TimeUnit.SECONDS);
+                GetPluginInfoResponse info = identity.getPluginInfo(GetPluginInfoRequest.getDefaultInstance());
+                assertThat(info.getName()).isEqualTo(driverName);
+                assertThat(identity.probe(ProbeRequest.getDefaultInstance()).getReady().getValue()).isTrue();
+            } finally {
+                CsiChannels.close(channel);
+            }
+        } finally {
+            process.destroy();
+            if (!process.waitFor(20, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+            }
+        }
+        // The JVM ends with 128 + SIGTERM after its shutdown hooks (Serving's graceful stop) have run.
+        assertThat(process.exitValue()).as("shutdown on SIGTERM:\n%s", Files.readString(log)).isIn(0, 143);
+    }
+}

@@ -1,0 +1,41 @@
+package io.gatewaycsi.charts;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The Dockerfile cannot be built here (no container engine), so this keeps it in step with what it relies on:
+ * the distribution the Maven build makes, the launcher the chart's containers run, and the Debian packages
+ * whose libraries the driver loads.
+ */
+class DockerfileTest {
+
+    private static List<String> lines() throws IOException {
+        return Files.readAllLines(Repo.root().resolve("Dockerfile"));
+    }
+
+    @Test
+    void theImageShipsTheDistributionTheBuildMakes() throws IOException {
+        String dockerfile = String.join("\n", lines());
+        assertThat(dockerfile).contains("./mvnw -B -ntp -DskipTests -pl cli -am package");
+        assertThat(dockerfile).contains("COPY --from=build /src/cli/target/dist /opt/gateway-csi");
+        assertThat(Repo.dist().resolve("bin/gateway-csi")).isExecutable();
+        assertThat(dockerfile).contains("ln -s /opt/gateway-csi/bin/gateway-csi /usr/local/bin/gateway-csi");
+        assertThat(lines()).contains("ENTRYPOINT [\"gateway-csi\"]");
+    }
+
+    @Test
+    void theRuntimeStageIsDebianBookwormWithTheDriversLibraries() throws IOException {
+        List<String> from = lines().stream().filter(l -> l.startsWith("FROM ")).toList();
+        assertThat(from).containsExactly("FROM eclipse-temurin:25-jdk-noble AS build", "FROM debian:bookworm-slim");
+        String install = lines().stream().filter(l -> l.contains("apt-get install")).findFirst().orElseThrow();
+        // libnfs.so.13 (nfs-client), libfuse3.so.3 (mount helper), mount.nfs (node plugin), mount/umount.
+        assertThat(install.split("\\s+")).contains("nfs-common", "libnfs13", "fuse3", "libfuse3-3", "util-linux",
+                "--no-install-recommends");
+        assertThat(lines()).contains("USER 65532:65532");
+    }
+}
