@@ -139,6 +139,24 @@ class RecoveryIT {
     }
 
     @Test
+    void bytesWrittenThroughThePublishedTargetAreOnTheGatewayAndTheReverse() throws Exception {
+        byte[] checkpoint = new byte[8 * 1024 * 1024 + 123];
+        new Random(7).nextBytes(checkpoint);
+        Files.write(target.resolve("checkpoint.pt"), checkpoint);
+        Path onGateway = gateway.local("/" + subDir + "/checkpoint.pt");
+        assertThat(sha256(Files.readAllBytes(onGateway))).isEqualTo(sha256(checkpoint));
+
+        byte[] dataset = new byte[3 * 1024 * 1024 + 7];
+        new Random(8).nextBytes(dataset);
+        Files.write(gateway.local("/" + subDir + "/dataset.tar"), dataset);
+        assertThat(sha256(Files.readAllBytes(target.resolve("dataset.tar")))).isEqualTo(sha256(dataset));
+    }
+
+    private static String sha256(byte[] bytes) throws Exception {
+        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    }
+
+    @Test
     void aSequentialReadCompletesThroughANodePluginKill() throws Exception {
         CompletableFuture<String> reading = CompletableFuture.supplyAsync(() -> {
             try {
