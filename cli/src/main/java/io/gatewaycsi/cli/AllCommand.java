@@ -60,19 +60,31 @@ final class AllCommand implements Callable<Integer> {
         } else {
             defaults = parseGateway(gateway);
         }
+        Observability observability;
+        try {
+            observability = common.observability("gateway-csi", nodeId);
+        } catch (java.io.IOException | RuntimeException e) {
+            if (local != null) {
+                local.close();
+            }
+            throw e;
+        }
         GatewaySessions sessions = controller.sessions();
-        NodeOptions.Built built = node.build(nodeId, common.allowedMountOptions());
+        NodeOptions.Built built = node.build(nodeId, common.allowedMountOptions(), observability);
         IdentityService identity = new IdentityService(common.driverName, DriverVersion.get(), true, () -> true);
         LocalGateway started = local;
-        MountHelperService helper = MountHelperOptions.service();
+        MountHelperService helper = MountHelperOptions.service(observability.registry);
         return Serving.serve(List.of(
                 new Serving.Listener(node.mountHelperEndpoint, List.of(helper)),
                 new Serving.Listener(common.endpoint, List.of(identity,
-                        controller.service(sessions, common.allowedMountOptions(), defaults), built.service()))),
+                        controller.service(sessions, common.allowedMountOptions(), defaults, observability.events),
+                        built.service()))),
+                observability.rpcMetrics,
                 () -> {
                     built.close();
                     helper.close();
                     sessions.close();
+                    observability.close();
                     if (started != null) {
                         started.close();
                     }

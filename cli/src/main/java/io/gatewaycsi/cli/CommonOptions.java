@@ -3,6 +3,7 @@ package io.gatewaycsi.cli;
 import io.gatewaycsi.common.DriverName;
 import io.gatewaycsi.common.Endpoint;
 import io.gatewaycsi.common.LogSetup;
+import io.gatewaycsi.common.metrics.MetricsServer;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -28,6 +29,18 @@ final class CommonOptions {
                     + " without their secrets.")
     String logLevel;
 
+    @Option(names = "--metrics-address", paramLabel = "HOST:PORT",
+            defaultValue = "${env:METRICS_ADDRESS}",
+            description = "Serve Prometheus metrics at http://HOST:PORT/metrics (e.g. 0.0.0.0:29811, or :29811);"
+                    + " off when not given (default: $METRICS_ADDRESS).")
+    String metricsAddress;
+
+    @Option(names = "--events", paramLabel = "auto|on|off", defaultValue = "auto",
+            description = "Send Kubernetes Events (fallbacks, mount failures, repairs) to the API server: auto"
+                    + " (default) when running in a cluster (KUBERNETES_SERVICE_HOST set), on, or off; events"
+                    + " are always logged.")
+    String events;
+
     @Option(names = "--allowed-mount-options", paramLabel = "NAME", split = ",",
             description = "Mount option names accepted beyond the nfs(5) options gateway-csi knows,"
                     + " comma-separated (e.g. clientaddr); values are still checked for shape.")
@@ -43,9 +56,18 @@ final class CommonOptions {
         try {
             DriverName.validate(driverName);
             LogSetup.configure(logLevel);
+            if (metricsAddress != null && !metricsAddress.isBlank()) {
+                MetricsServer.parseAddress(metricsAddress);
+            }
+            Observability.EventsMode.parse(events);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(commandLine, e.getMessage());
         }
+    }
+
+    /** Starts this process's metrics endpoint and event recorder (after {@link #apply}). */
+    Observability observability(String component, String host) throws java.io.IOException {
+        return Observability.start(metricsAddress, Observability.EventsMode.parse(events), component, host);
     }
 
     /** Parses endpoint flags with {@link Endpoint#parse}. */

@@ -29,9 +29,14 @@ final class ControllerCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         common.apply(spec.commandLine());
+        Observability observability = common.observability("gateway-csi-controller", Hosts.podOrHostName());
         GatewaySessions sessions = controller.sessions();
         IdentityService identity = new IdentityService(common.driverName, DriverVersion.get(), true, () -> true);
         return Serving.serve(List.of(new Serving.Listener(common.endpoint,
-                List.of(identity, controller.service(sessions, common.allowedMountOptions(), Map.of())))), sessions::close);
+                List.of(identity, controller.service(sessions, common.allowedMountOptions(), Map.of(),
+                        observability.events)))), observability.rpcMetrics, () -> {
+                            sessions.close();
+                            observability.close();
+                        });
     }
 }

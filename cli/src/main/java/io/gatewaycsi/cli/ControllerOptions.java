@@ -1,5 +1,6 @@
 package io.gatewaycsi.cli;
 
+import io.gatewaycsi.common.events.EventRecorder;
 import io.gatewaycsi.controller.ControllerService;
 import io.gatewaycsi.controller.GatewaySessions;
 import io.gatewaycsi.nfs.NfsClient;
@@ -34,7 +35,8 @@ final class ControllerOptions {
     }
 
     /** The Controller service over {@code sessions}, with {@code defaults} for missing parameters. */
-    ControllerService service(GatewaySessions sessions, Set<String> allowedMountOptions, Map<String, String> defaults) {
-        return new ControllerService(sessions, allowedMountOptions, defaults);
+    ControllerService service(GatewaySessions sessions, Set<String> allowedMountOptions, Map<String, String> defaults,
+                              EventRecorder events) {
+        return new ControllerService(sessions, allowedMountOptions, defaults, events);
     }
 }

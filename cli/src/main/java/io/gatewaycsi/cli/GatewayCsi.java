@@ -17,7 +17,7 @@ import picocli.CommandLine.Spec;
         versionProvider = GatewayCsi.Version.class,
         description = "CSI driver that mounts an NFS gateway into Kubernetes pods.",
         subcommands = {ControllerCommand.class, NodeCommand.class, MountHelperCommand.class, AllCommand.class,
-            ParametersCommand.class, LifecycleCommand.class})
+            ParametersCommand.class, LifecycleCommand.class, DoctorCommand.class})
 public final class GatewayCsi implements Runnable {
 
     @Spec

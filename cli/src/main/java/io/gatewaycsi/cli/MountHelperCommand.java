@@ -2,6 +2,7 @@ package io.gatewaycsi.cli;
 
 import io.gatewaycsi.common.Endpoint;
 import io.gatewaycsi.common.LogSetup;
+import io.gatewaycsi.common.metrics.MetricsServer;
 import io.gatewaycsi.mounthelper.MountHelperService;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -29,14 +30,29 @@ final class MountHelperCommand implements Callable<Integer> {
             description = "error, warn, info or debug (default: ${DEFAULT-VALUE}).")
     String logLevel;
 
+    @Option(names = "--metrics-address", paramLabel = "HOST:PORT", defaultValue = "${env:METRICS_ADDRESS}",
+            description = "Serve Prometheus metrics at http://HOST:PORT/metrics (e.g. 0.0.0.0:29812, or :29812);"
+                    + " off when not given (default: $METRICS_ADDRESS).")
+    String metricsAddress;
+
     @Override
     public Integer call() throws Exception {
         try {
             LogSetup.configure(logLevel);
+            if (metricsAddress != null && !metricsAddress.isBlank()) {
+                MetricsServer.parseAddress(metricsAddress);
+            }
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
-        MountHelperService helper = MountHelperOptions.service();
-        return Serving.serve(List.of(new Serving.Listener(endpoint, List.of(helper))), helper::close);
+        // The helper emits no Kubernetes Events (the node plugin reports what its mounts do).
+        Observability observability = Observability.start(metricsAddress, Observability.EventsMode.OFF,
+                "gateway-csi-mount-helper", Hosts.podOrHostName());
+        MountHelperService helper = MountHelperOptions.service(observability.registry);
+        return Serving.serve(List.of(new Serving.Listener(endpoint, List.of(helper))), observability.rpcMetrics,
+                () -> {
+                    helper.close();
+                    observability.close();
+                });
     }
 }

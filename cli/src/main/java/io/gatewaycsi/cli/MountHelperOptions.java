@@ -1,6 +1,8 @@
 package io.gatewaycsi.cli;
 
+import io.gatewaycsi.mounthelper.HelperMetrics;
 import io.gatewaycsi.mounthelper.MountHelperService;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.gatewaycsi.nfs.NfsClient;
 import java.nio.file.Path;
 
@@ -13,8 +15,12 @@ final class MountHelperOptions {
     private MountHelperOptions() {
     }
 
-    /** A mount helper over libnfs and /dev/fuse; the caller closes it at shutdown (it unmounts everything). */
-    static MountHelperService service() {
-        return new MountHelperService(Path.of("/dev/fuse"), NfsClient.libnfs());
+    /**
+     * A mount helper over libnfs and /dev/fuse, its metrics in {@code registry}; the caller closes it at
+     * shutdown (it unmounts everything).
+     */
+    static MountHelperService service(PrometheusRegistry registry) {
+        return new MountHelperService(Path.of("/dev/fuse"), NfsClient.libnfs(), MountHelperService.DEFAULT_LIBFUSE3,
+                HelperMetrics.register(registry));
     }
 }

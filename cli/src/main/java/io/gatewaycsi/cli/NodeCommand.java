@@ -34,9 +34,13 @@ final class NodeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         common.apply(spec.commandLine());
-        NodeOptions.Built built = node.build(nodeId, common.allowedMountOptions());
+        Observability observability = common.observability("gateway-csi-node", nodeId);
+        NodeOptions.Built built = node.build(nodeId, common.allowedMountOptions(), observability);
         IdentityService identity = new IdentityService(common.driverName, DriverVersion.get(), false, () -> true);
         return Serving.serve(List.of(new Serving.Listener(common.endpoint, List.of(identity, built.service()))),
-                built::close);
+                observability.rpcMetrics, () -> {
+                    built.close();
+                    observability.close();
+                });
     }
 }

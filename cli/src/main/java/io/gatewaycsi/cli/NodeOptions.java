@@ -4,6 +4,7 @@ import io.gatewaycsi.common.Endpoint;
 import io.gatewaycsi.node.KernelBackend;
 import io.gatewaycsi.node.Mounter;
 import io.gatewaycsi.node.NodeConfig;
+import io.gatewaycsi.node.NodeMetrics;
 import io.gatewaycsi.node.NodeService;
 import io.gatewaycsi.node.SidecarBackend;
 import io.gatewaycsi.node.StagingState;
@@ -50,14 +51,15 @@ final class NodeOptions {
         }
     }
 
-    Built build(String nodeId, Set<String> allowedMountOptions) throws IOException {
+    Built build(String nodeId, Set<String> allowedMountOptions, Observability observability) throws IOException {
         Mounter mounter = new Mounter();
         Teardown teardown = new Teardown(mounter);
         Duration deadline = Duration.ofSeconds(mountTimeoutSeconds);
         SidecarBackend sidecar = new SidecarBackend(mountHelperEndpoint, deadline, teardown);
         NodeConfig config = new NodeConfig(nodeId, topology, allowedMountOptions);
         NodeService service = new NodeService(config, new KernelBackend(KernelBackend.MOUNT, deadline, teardown),
-                Optional.of(sidecar), mounter, new StagingState(stateDir));
+                Optional.of(sidecar), mounter, new StagingState(stateDir),
+                NodeMetrics.register(observability.registry), observability.events);
         service.startRepairs();
         return new Built(service, sidecar);
     }

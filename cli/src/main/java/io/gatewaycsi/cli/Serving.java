@@ -2,6 +2,7 @@ package io.gatewaycsi.cli;
 
 import io.gatewaycsi.common.CsiServer;
 import io.gatewaycsi.common.Endpoint;
+import io.gatewaycsi.common.metrics.RpcMetrics;
 import io.grpc.BindableService;
 import java.io.IOException;
 import java.time.Duration;
@@ -30,10 +31,16 @@ final class Serving {
      * @throws IOException when a listener cannot start; those already started are stopped first
      */
     static int serve(List<Listener> listeners, Runnable onStop) throws IOException, InterruptedException {
+        return serve(listeners, RpcMetrics.unregistered(), onStop);
+    }
+
+    /** As above, timing every call into {@code metrics}. */
+    static int serve(List<Listener> listeners, RpcMetrics metrics, Runnable onStop)
+            throws IOException, InterruptedException {
         List<CsiServer> servers = new ArrayList<>();
         try {
             for (Listener listener : listeners) {
-                servers.add(CsiServer.start(listener.endpoint(), listener.services()));
+                servers.add(CsiServer.start(listener.endpoint(), listener.services(), metrics));
             }
         } catch (IOException e) {
             servers.forEach(server -> server.shutdown(Duration.ZERO));

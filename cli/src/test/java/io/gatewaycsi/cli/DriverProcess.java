@@ -30,11 +30,17 @@ final class DriverProcess implements AutoCloseable {
     }
 
     /**
-     * Starts {@code gateway-csi <args>} and waits up to 30 s for {@code socket} to appear.
+     * Starts {@code gateway-csi <args>} and waits up to 30 s for it to accept connections on {@code socket}.
      *
      * @param asUser a uid to run as with every capability dropped, or -1 to run as this user
      */
     static DriverProcess start(Path socket, Path log, int asUser, String... args) throws IOException, InterruptedException {
+        return start(socket, log, asUser, java.util.Map.of(), args);
+    }
+
+    /** As above, with {@code env} added to the process's environment. */
+    static DriverProcess start(Path socket, Path log, int asUser, java.util.Map<String, String> env, String... args)
+            throws IOException, InterruptedException {
         Path cli = Path.of(System.getProperty("gatewaycsi.repo"), "cli", "target");
         List<String> command = new ArrayList<>();
         if (asUser >= 0) {
@@ -45,9 +51,11 @@ final class DriverProcess implements AutoCloseable {
                 "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-Xmx96m",
                 "-Djava.io.tmpdir=" + socket.getParent(), "-jar", cli.resolve("gateway-csi.jar").toString()));
         command.addAll(List.of(args));
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        builder.environment().putAll(env);
+        Process process = builder.start();
         Instant deadline = Instant.now().plus(Duration.ofSeconds(30));
-        while (!Files.exists(socket)) {
+        while (!accepts(socket)) {
             if (!process.isAlive() || Instant.now().isAfter(deadline)) {
                 process.destroyForcibly();
                 throw new IOException("gateway-csi did not open " + socket + ": " + Files.readString(log));
@@ -55,6 +63,17 @@ final class DriverProcess implements AutoCloseable {
             Thread.sleep(50);
         }
         return new DriverProcess(process, log, Endpoint.parse("unix://" + socket));
+    }
+
+    /** Whether a server accepts connections on {@code socket} (a stale file left by a killed one does not). */
+    private static boolean accepts(Path socket) {
+        try (java.nio.channels.SocketChannel channel =
+                     java.nio.channels.SocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+            channel.connect(java.net.UnixDomainSocketAddress.of(socket));
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /** A channel to the process's socket; the caller closes it. */

@@ -1,5 +1,6 @@
 package io.gatewaycsi.common;
 
+import io.gatewaycsi.common.metrics.RpcMetrics;
 import io.grpc.BindableService;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
@@ -23,7 +24,7 @@ import java.util.logging.Logger;
  * A gRPC server for CSI services on a unix domain socket (or TCP), over netty's native epoll transport.
  * RPCs run on virtual threads, so blocking work (exec, mounts, NFS calls — each with its own deadline) never
  * holds an event-loop thread, and a storm of concurrent calls costs no platform threads. Every call passes
- * through {@link RpcLogInterceptor}.
+ * through {@link RpcLogInterceptor} and {@link RpcMetrics} (per-call duration by method and status code).
  */
 public final class CsiServer implements AutoCloseable {
 
@@ -48,6 +49,18 @@ public final class CsiServer implements AutoCloseable {
      *                     {@link SocketFiles#prepare})
      */
     public static CsiServer start(Endpoint endpoint, List<? extends BindableService> services) throws IOException {
+        return start(endpoint, services, RpcMetrics.unregistered());
+    }
+
+    /**
+     * Binds {@code endpoint} and starts serving {@code services}, timing every call into {@code metrics}
+     * (shared by the servers of one process).
+     *
+     * @throws IOException with a one-line message naming the endpoint, the cause and the fix (see
+     *                     {@link SocketFiles#prepare})
+     */
+    public static CsiServer start(Endpoint endpoint, List<? extends BindableService> services, RpcMetrics metrics)
+            throws IOException {
         if (endpoint.isUnix()) {
             SocketFiles.prepare(endpoint.socketPath());
         }
@@ -61,7 +74,7 @@ public final class CsiServer implements AutoCloseable {
         builder.bossEventLoopGroup(eventLoops).workerEventLoopGroup(eventLoops).executor(executor);
         RpcLogInterceptor logging = new RpcLogInterceptor();
         for (BindableService service : services) {
-            builder.addService(ServerInterceptors.intercept(service, logging));
+            builder.addService(ServerInterceptors.intercept(service, logging, metrics));
         }
         Server server = builder.build();
         try {

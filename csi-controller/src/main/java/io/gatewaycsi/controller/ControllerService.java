@@ -3,6 +3,9 @@ package io.gatewaycsi.controller;
 import io.gatewaycsi.common.CsiException;
 import io.gatewaycsi.common.InFlight;
 import io.gatewaycsi.common.Rpcs;
+import io.gatewaycsi.common.events.EventRecorder;
+import io.gatewaycsi.common.events.EventType;
+import io.gatewaycsi.common.events.ObjectRef;
 import io.gatewaycsi.common.volume.Capabilities;
 import io.gatewaycsi.common.volume.VolumeId;
 import io.gatewaycsi.csi.v1.ControllerExpandVolumeRequest;
@@ -45,6 +48,11 @@ import java.util.Set;
  * one volume name, volume ID or snapshot name in flight at once get ABORTED; different ones run in parallel.
  * Capabilities: CREATE_DELETE_VOLUME, CREATE_DELETE_SNAPSHOT, GET_CAPACITY, LIST_SNAPSHOTS, GET_SNAPSHOT, CLONE_VOLUME,
  * EXPAND_VOLUME, GET_VOLUME, VOLUME_CONDITION, SINGLE_NODE_MULTI_WRITER.
+ *
+ * <p>Events: with csi-provisioner's {@code --extra-create-metadata}, CreateVolume knows the claim and reports
+ * on it {@value #CREATED} (Normal: the directory made on the gateway) or {@value #FAILED} (Warning: why the
+ * gateway refused, classified by status code, and the fix). The claim is also passed on in the volume context
+ * ({@code csi.storage.k8s.io/pvc/name}, {@code …/namespace}) so that the node can address its events to it.
  */
 public final class ControllerService extends ControllerGrpc.ControllerImplBase {
 
@@ -66,6 +74,12 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
     private final InFlight inFlight = new InFlight();
 
     private final Map<String, String> defaultParameters;
+    private final EventRecorder events;
+
+    /** Event reason: CreateVolume made the volume's directory on the gateway. */
+    public static final String CREATED = "GatewayDirectoryCreated";
+    /** Event reason: CreateVolume failed on the gateway. */
+    public static final String FAILED = "GatewayProvisioningFailed";
 
     /**
      * @param sessions            the gateway sessions (owned by the caller, closed at shutdown)
@@ -76,6 +90,15 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
      */
     public ControllerService(GatewaySessions sessions, Set<String> allowedMountOptions,
                              Map<String, String> defaultParameters) {
+        this(sessions, allowedMountOptions, defaultParameters, EventRecorder.none());
+    }
+
+    /**
+     * As above, reporting CreateVolume's outcome as Kubernetes Events on the claim through {@code events}.
+     */
+    public ControllerService(GatewaySessions sessions, Set<String> allowedMountOptions,
+                             Map<String, String> defaultParameters, EventRecorder events) {
+        this.events = events;
         this.snapshots = new Snapshots(sessions);
         this.provisioner = new Provisioner(sessions, allowedMountOptions, snapshots);
         this.capacity = new Capacity(sessions);
@@ -119,7 +142,21 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
             try (InFlight.Lock ignored = inFlight.acquire("volume-name:" + request.getName(), "CreateVolume")) {
                 CreateVolumeRequest completed = request.toBuilder().clearParameters()
                         .putAllParameters(withDefaults(request.getParametersMap())).build();
-                return CreateVolumeResponse.newBuilder().setVolume(provisioner.create(completed)).build();
+                Optional<ObjectRef> claim = ObjectRef.claimOf(request.getParametersMap());
+                Volume volume;
+                try {
+                    volume = provisioner.create(completed);
+                } catch (RuntimeException e) {
+                    claim.ifPresent(c -> events.record(c, EventType.WARNING, FAILED, "CreateVolume " + request.getName()
+                            + " failed (" + CsiException.toStatus(e).getCode() + "): " + e.getMessage()));
+                    throw e;
+                }
+                claim.ifPresent(c -> events.record(c, EventType.NORMAL, CREATED, "volume " + request.getName()
+                        + " is directory " + volume.getVolumeContextMap().get("server") + ":"
+                        + VolumeId.join(volume.getVolumeContextMap().get("share"),
+                                volume.getVolumeContextMap().getOrDefault("subDir", ""))
+                        + " on the gateway (volume_id " + volume.getVolumeId() + ")"));
+                return CreateVolumeResponse.newBuilder().setVolume(volume).build();
             }
         });
     }

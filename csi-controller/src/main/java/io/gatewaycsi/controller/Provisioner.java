@@ -2,6 +2,7 @@ package io.gatewaycsi.controller;
 
 import io.gatewaycsi.common.CsiException;
 import io.gatewaycsi.common.LogLine;
+import io.gatewaycsi.common.events.ObjectRef;
 import io.gatewaycsi.common.volume.Capabilities;
 import io.gatewaycsi.common.volume.MountOptions;
 import io.gatewaycsi.common.volume.Parameter;
@@ -166,6 +167,14 @@ final class Provisioner {
                 // 0 = unknown: the gateway enforces no quota (CSI spec, Volume.capacity_bytes).
                 .setCapacityBytes(0)
                 .putAllVolumeContext(record.context());
+        // The claim, so that the node can address its events to it (not part of the record: a retry of the
+        // same request carries the same claim).
+        for (String key : new String[] {ObjectRef.PVC_NAME, ObjectRef.PVC_NAMESPACE}) {
+            String value = request.getParametersMap().get(key);
+            if (value != null && !value.isEmpty()) {
+                volume.putVolumeContext(key, value);
+            }
+        }
         if (request.hasVolumeContentSource()) {
             volume.setContentSource(request.getVolumeContentSource());
         }

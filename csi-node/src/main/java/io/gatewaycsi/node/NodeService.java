@@ -4,6 +4,8 @@ import io.gatewaycsi.common.CsiException;
 import io.gatewaycsi.common.InFlight;
 import io.gatewaycsi.common.LogLine;
 import io.gatewaycsi.common.Rpcs;
+import io.gatewaycsi.common.events.EventRecorder;
+import io.gatewaycsi.common.events.ObjectRef;
 import io.gatewaycsi.common.volume.Capabilities;
 import io.gatewaycsi.common.volume.MountOptions;
 import io.gatewaycsi.common.volume.Parameter;
@@ -33,7 +35,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.logging.Logger;
 
@@ -45,6 +49,11 @@ import java.util.logging.Logger;
  * mount table to see what is already there; a staging mount found broken (its mount helper died, say) is
  * repaired on the next NodeStageVolume or NodePublishVolume, bind mounts of published targets included.
  * Operations on one volume (stage/unstage) or one target path in flight at once get ABORTED.
+ *
+ * <p>Observability: {@link NodeMetrics} counts stagings by backend, fallbacks by reason, mount failures,
+ * repairs and unmounts by teardown step; {@link NodeEvents} reports fallbacks, mount failures, repairs and
+ * forced unmounts as Kubernetes Events on the pod (NodePublishVolume's {@code csi.storage.k8s.io/pod.*}) and
+ * on the claim (the volume context's {@code csi.storage.k8s.io/pvc/*}, which the controller fills in).
  */
 public final class NodeService extends NodeGrpc.NodeImplBase implements AutoCloseable {
 
@@ -63,6 +72,16 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
     private final StagingRepair repair;
     private final Repairer repairer;
     private final InFlight inFlight = new InFlight();
+    private final NodeMetrics metrics;
+    private final NodeEvents events;
+
+    /**
+     * A node service without metrics or events (see the full constructor).
+     */
+    public NodeService(NodeConfig config, MountBackend kernel, Optional<SidecarBackend> sidecar, Mounter mounter,
+                       StagingState state) {
+        this(config, kernel, sidecar, mounter, state, NodeMetrics.unregistered(), EventRecorder.none());
+    }
 
     /**
      * @param config  node ID, topology and mount option allow-list
@@ -70,16 +89,36 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
      * @param sidecar the mount helper backend, if this node has a mount helper
      * @param mounter bind mounts, unmounts and statvfs with deadlines
      * @param state   the record of staging mounts, kept across restarts
+     * @param metrics where stagings, fallbacks, failures, repairs and unmounts are counted
+     * @param events  where Kubernetes Events go
      */
     public NodeService(NodeConfig config, MountBackend kernel, Optional<SidecarBackend> sidecar, Mounter mounter,
-                       StagingState state) {
+                       StagingState state, NodeMetrics metrics, EventRecorder events) {
         this.config = config;
-        this.stager = new Stager(kernel, sidecar);
+        this.metrics = metrics;
+        this.events = new NodeEvents(events);
+        this.stager = new Stager(kernel, sidecar, metrics);
         this.mounter = mounter;
         this.teardown = new Teardown(mounter);
         this.state = state;
-        this.repair = new StagingRepair(stager, mounter, teardown);
+        this.repair = new StagingRepair(stager, mounter, teardown, metrics, this.events);
         this.repairer = new Repairer(state, repair, inFlight, sidecar, Duration.ofSeconds(2));
+        metrics.countStagingMountsWith(this::stagingMountsByBackend);
+    }
+
+    /** Recorded staging mounts present in the mount table now, by the backend that owns them. */
+    private Map<String, Integer> stagingMountsByBackend() {
+        Map<String, Integer> counts = new HashMap<>();
+        try {
+            MountTable table = MountTable.read();
+            for (StagingState.Staged staged : state.all()) {
+                table.topmost(staged.mount().stagingPath()).ifPresent(entry ->
+                        counts.merge(Stager.backendOf(entry.fsType()), 1, Integer::sum));
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return counts;
     }
 
     /**
@@ -136,13 +175,32 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
             StageSpec spec = stageSpec(request.getVolumeId(), request.getVolumeContextMap(),
                     request.getVolumeCapability(), staging);
             try (InFlight.Lock ignored = inFlight.acquire("volume:" + request.getVolumeId(), "NodeStageVolume")) {
-                stage(spec.mount(), spec.backend());
+                stage(spec);
+            } catch (IOException | RuntimeException e) {
+                if (eventWorthy(e)) {
+                    events.warning(spec.claim(), NodeEvents.MOUNT_FAILED, "NodeStageVolume of volume "
+                            + request.getVolumeId() + " failed: " + e.getMessage());
+                }
+                throw e;
             }
             return NodeStageVolumeResponse.getDefaultInstance();
         });
     }
 
-    private void stage(NfsMountRequest mount, String backend) throws IOException {
+    /** Whether a failure is worth an event: not a bad request, not a concurrent call the CO retries. */
+    private static boolean eventWorthy(Exception e) {
+        if (e instanceof CsiException c) {
+            return switch (c.code()) {
+                case INVALID_ARGUMENT, ABORTED, ALREADY_EXISTS -> false;
+                default -> true;
+            };
+        }
+        return true;
+    }
+
+    private void stage(StageSpec spec) throws IOException {
+        NfsMountRequest mount = spec.mount();
+        String backend = spec.backend();
         Path staging = mount.stagingPath();
         Optional<MountEntry> existing = MountTable.read().topmost(staging);
         if (existing.isPresent()) {
@@ -150,17 +208,27 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
                 throw CsiException.alreadyExists("staging path " + staging + " already holds " + existing.get().source()
                         + ", not " + mount.source());
             }
-            if (!repair.healthy(staging)) {
-                repair.repair(mount, backend, existing.get());
+            Optional<StagingState.Staged> recorded = state.get(staging);
+            ObjectRef claim = spec.claim() != null ? spec.claim() : recorded.map(StagingState.Staged::claim).orElse(null);
+            String cause = repair.brokenCause(staging);
+            if (cause != null) {
+                repair.repair(mount, backend, existing.get(), claim, cause);
             }
-            state.save(mount, backend);
+            state.save(mount, backend, claim, recorded.map(StagingState.Staged::fallback).orElse(null));
             return;
         }
         Files.createDirectories(staging);
-        String used = stager.stage(mount, backend);
-        state.save(mount, backend);
+        Stager.Outcome outcome = stager.stage(mount, backend);
+        metrics.staged(outcome.backend());
+        state.save(mount, backend, spec.claim(), outcome.fallback());
+        if (outcome.fallback() != null) {
+            metrics.fellBack(outcome.fallback());
+            events.normal(spec.claim(), NodeEvents.FALLBACK,
+                    NodeEvents.fallbackMessage(mount.volumeId(), outcome.fallback(), outcome.detail()));
+        }
         LOG.info(LogLine.event("staged").with("volume_id", mount.volumeId()).with("source", mount.source())
-                .with("staging_path", staging).with("backend", used)
+                .with("staging_path", staging).with("backend", outcome.backend())
+                .with("fallback", outcome.fallback() == null ? null : outcome.fallback().label())
                 .with("options", String.join(",", mount.effectiveOptions())).toString());
     }
 
@@ -174,9 +242,17 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
             try (InFlight.Lock ignored = inFlight.acquire("volume:" + request.getVolumeId(), "NodeUnstageVolume")) {
                 Optional<MountEntry> mounted = MountTable.read().topmost(staging);
                 if (mounted.isPresent()) {
+                    String backend = Stager.backendOf(mounted.get().fsType());
                     Teardown.Result result = stager.unstage(staging, mounted.get().fsType());
+                    metrics.unstaged(backend, result.step());
                     LOG.info(LogLine.event("unstaged").with("volume_id", request.getVolumeId())
-                            .with("staging_path", staging).with("step", result.step().label()).toString());
+                            .with("staging_path", staging).with("backend", backend)
+                            .with("step", result.step().label()).toString());
+                    if (result.step().compareTo(TeardownStep.FORCED) >= 0) {
+                        events.warning(state.get(staging).map(StagingState.Staged::claim).orElse(null),
+                                NodeEvents.UNMOUNT_FORCED, forcedMessage("staging mount", request.getVolumeId(),
+                                        staging, result));
+                    }
                 }
                 state.remove(staging);
             }
@@ -197,15 +273,22 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
             Path staging = absolute(request.getStagingTargetPath(), "staging_target_path");
             Path target = absolute(request.getTargetPath(), "target_path");
             boolean readOnly = request.getReadonly() || Capabilities.isReadOnly(request.getVolumeCapability());
+            Optional<ObjectRef> pod = ObjectRef.podOf(request.getVolumeContextMap());
             try (InFlight.Lock ignored = inFlight.acquire("target:" + target, "NodePublishVolume")) {
-                publish(request, staging, target, readOnly);
+                publish(request, staging, target, readOnly, pod);
+            } catch (IOException | RuntimeException e) {
+                if (eventWorthy(e)) {
+                    events.warning(pod.orElse(null), NodeEvents.MOUNT_FAILED, "NodePublishVolume of volume "
+                            + request.getVolumeId() + " at " + target + " failed: " + e.getMessage());
+                }
+                throw e;
             }
             return NodePublishVolumeResponse.getDefaultInstance();
         });
     }
 
-    private void publish(NodePublishVolumeRequest request, Path staging, Path target, boolean readOnly)
-            throws IOException {
+    private void publish(NodePublishVolumeRequest request, Path staging, Path target, boolean readOnly,
+                         Optional<ObjectRef> pod) throws IOException {
         MountTable table = MountTable.read();
         MountEntry staged = table.topmost(staging).orElseThrow(() -> CsiException.failedPrecondition(
                 "volume `" + request.getVolumeId() + "` is not staged at " + staging + "; NodeStageVolume comes first"));
@@ -219,6 +302,7 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
                 throw CsiException.alreadyExists("target " + target + " is already published "
                         + (existing.get().readOnly() ? "read-only" : "read-write") + "; unpublish it first");
             }
+            events.published(target, pod);
             return;
         }
         if (request.getVolumeCapability().getAccessMode().getMode()
@@ -230,17 +314,33 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
                         + " SINGLE_NODE_SINGLE_WRITER and is already published at " + others.getFirst().mountPoint());
             }
         }
-        if (!repair.healthy(staging)) {
+        Optional<StagingState.Staged> recorded = state.get(staging);
+        String cause = repair.brokenCause(staging);
+        if (cause != null) {
             StageSpec spec = stageSpec(request.getVolumeId(), request.getVolumeContextMap(),
                     request.getVolumeCapability(), staging);
+            ObjectRef claim = spec.claim() != null ? spec.claim()
+                    : recorded.map(StagingState.Staged::claim).orElse(null);
             try (InFlight.Lock ignored = inFlight.acquire("volume:" + request.getVolumeId(), "repair")) {
-                repair.repair(spec.mount(), spec.backend(), staged);
+                repair.repair(spec.mount(), spec.backend(), staged, claim, cause);
             }
+            staged = MountTable.read().topmost(staging).orElse(staged);
         }
         Files.createDirectories(target);
         mounter.bind(staging, target, readOnly);
+        events.published(target, pod);
         LOG.info(LogLine.event("published").with("volume_id", request.getVolumeId()).with("target_path", target)
-                .with("readonly", readOnly).toString());
+                .with("readonly", readOnly).with("pod", pod.map(ObjectRef::toString).orElse(null)).toString());
+        Optional<FallbackReason> fallback = recorded.map(StagingState.Staged::fallback);
+        if (fallback.isPresent() && staged.fsType().equals(SidecarBackend.FS_TYPE)) {
+            events.normal(pod.orElse(null), NodeEvents.FALLBACK,
+                    NodeEvents.fallbackMessage(request.getVolumeId(), fallback.get(), null));
+        }
+    }
+
+    private static String forcedMessage(String what, String volumeId, Path path, Teardown.Result result) {
+        return "the " + what + " of volume " + volumeId + " at " + path + " needed a " + result.step().label()
+                + " unmount" + (result.escalation().isEmpty() ? "" : ": " + String.join("; ", result.escalation()));
     }
 
     @Override
@@ -252,8 +352,14 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
             Path target = absolute(request.getTargetPath(), "target_path");
             try (InFlight.Lock ignored = inFlight.acquire("target:" + target, "NodeUnpublishVolume")) {
                 Teardown.Result result = teardown.unmountAndRemove(target);
+                metrics.unmounted("target", result.step());
                 LOG.info(LogLine.event("unpublished").with("volume_id", request.getVolumeId())
                         .with("target_path", target).with("step", result.step().label()).toString());
+                if (result.step().compareTo(TeardownStep.FORCED) >= 0) {
+                    events.warning(events.podAt(target).orElse(null), NodeEvents.UNMOUNT_FORCED,
+                            forcedMessage("published target", request.getVolumeId(), target, result));
+                }
+                events.unpublished(target);
             }
             return NodeUnpublishVolumeResponse.getDefaultInstance();
         });
@@ -302,8 +408,11 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
                 + "; the next NodeStageVolume or NodePublishVolume repairs it";
     }
 
-    /** A staging mount to make and the mountBackend parameter that decides who makes it. */
-    private record StageSpec(NfsMountRequest mount, String backend) {
+    /**
+     * A staging mount to make, the mountBackend parameter that decides who makes it, and the volume's claim
+     * (from the volume context) or {@code null}.
+     */
+    private record StageSpec(NfsMountRequest mount, String backend, ObjectRef claim) {
     }
 
     private StageSpec stageSpec(String volumeId, java.util.Map<String, String> context, VolumeCapability capability,
@@ -314,7 +423,8 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
         NfsMountRequest mount = new NfsMountRequest(parameters.server(), parameters.share(),
                 parameters.resolveSubDir(volumeId), options.asStrings(), staging, Capabilities.isReadOnly(capability),
                 volumeId);
-        return new StageSpec(mount, parameters.value(Parameter.MOUNT_BACKEND));
+        return new StageSpec(mount, parameters.value(Parameter.MOUNT_BACKEND),
+                ObjectRef.claimOf(parameters.metadata()).orElse(null));
     }
 
     private static Path absolute(String path, String field) {

@@ -61,7 +61,11 @@ final class Repairer implements AutoCloseable {
         MountTable table = MountTable.read();
         for (StagingState.Staged staged : state.all()) {
             Optional<MountEntry> entry = table.topmost(staged.mount().stagingPath());
-            if (entry.isEmpty() || repair.healthy(staged.mount().stagingPath())) {
+            if (entry.isEmpty()) {
+                continue;
+            }
+            String cause = repair.brokenCause(staged.mount().stagingPath());
+            if (cause == null) {
                 continue;
             }
             boolean helperMount = entry.get().fsType().equals(SidecarBackend.FS_TYPE);
@@ -69,7 +73,7 @@ final class Repairer implements AutoCloseable {
                 continue; // wait for the helper to come back
             }
             try (InFlight.Lock ignored = inFlight.acquire("volume:" + staged.mount().volumeId(), "repair")) {
-                repair.repair(staged.mount(), staged.mountBackend(), entry.get());
+                repair.repair(staged.mount(), staged.mountBackend(), entry.get(), staged.claim(), cause);
                 repaired++;
             } catch (CsiException e) {
                 LOG.info(LogLine.event("repair-deferred").with("volume_id", staged.mount().volumeId())

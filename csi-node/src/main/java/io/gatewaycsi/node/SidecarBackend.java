@@ -68,17 +68,31 @@ public final class SidecarBackend implements MountBackend, AutoCloseable {
         }
     }
 
+    /**
+     * Asks the helper to unmount, then removes whatever is left with {@link Teardown}. When the helper's
+     * Unmount took the mount down, the result is one layer, {@link TeardownStep#NORMAL} — or
+     * {@link TeardownStep#LAZY} when the mount was broken (its helper died: the helper now running detaches
+     * such a mount with MNT_DETACH).
+     */
     @Override
     public Teardown.Result unstage(Path stagingPath) throws IOException {
+        String broken = teardown.brokenReason(stagingPath);
+        boolean helperUnmounted = false;
         try {
             helper().unmount(UnmountRequest.newBuilder().setStagingPath(stagingPath.toString()).build());
+            helperUnmounted = true;
         } catch (StatusRuntimeException e) {
             if (e.getStatus().getCode() != Status.Code.UNAVAILABLE) {
                 throw failure("unmount " + stagingPath, e);
             }
             // The helper is gone; its FUSE mount is dead (ENOTCONN) and Teardown removes it.
         }
-        return teardown.unmount(stagingPath);
+        Teardown.Result rest = teardown.unmount(stagingPath);
+        if (helperUnmounted && rest.step() == TeardownStep.NOT_MOUNTED) {
+            return broken == null ? new Teardown.Result(TeardownStep.NORMAL, 1, List.of())
+                    : new Teardown.Result(TeardownStep.LAZY, 1, List.of(broken + "; the mount helper detached it"));
+        }
+        return rest;
     }
 
     /** The mounts the helper serves. */

@@ -14,8 +14,9 @@ import java.util.logging.Logger;
  * "NodeStageVolume"): {@code kernel} mounts in the kernel and never falls back; {@code sidecar} always uses
  * the mount helper; {@code auto} tries the kernel and, when the real error says the kernel path is not
  * available on this node (no NFS in the kernel, no mount.nfs, not permitted), uses the mount helper. Each
- * fallback is logged once per volume with its reason. Which backend owns a staging mount is read back from
- * the mount table ({@link SidecarBackend#FS_TYPE} means the helper), so it survives a node-plugin restart.
+ * fallback is logged once per volume with its reason ({@link FallbackReason}). Which backend owns a staging
+ * mount is read back from the mount table ({@link SidecarBackend#FS_TYPE} means the helper), so it survives a
+ * node-plugin restart. Failed mounts are counted in {@code gatewaycsi_node_mount_failures_total}.
  */
 final class Stager {
 
@@ -24,37 +25,61 @@ final class Stager {
     private final MountBackend kernel;
     private final Optional<SidecarBackend> sidecar;
     private final Set<String> fallbacksLogged = ConcurrentHashMap.newKeySet();
+    private final NodeMetrics metrics;
 
-    Stager(MountBackend kernel, Optional<SidecarBackend> sidecar) {
+    Stager(MountBackend kernel, Optional<SidecarBackend> sidecar, NodeMetrics metrics) {
         this.kernel = kernel;
         this.sidecar = sidecar;
+        this.metrics = metrics;
+    }
+
+    /**
+     * How a staging mount was made.
+     *
+     * @param backend  the backend that made it: {@code kernel} or {@code sidecar}
+     * @param fallback why the kernel could not, when {@code mountBackend=auto} fell back; else {@code null}
+     * @param detail   the kernel mount's output on a fallback (e.g. {@code mount.nfs: No such device}); else ""
+     */
+    record Outcome(String backend, FallbackReason fallback, String detail) {
     }
 
     /**
      * Mounts {@code request} with the backend {@code mountBackend} asks for.
      *
-     * @return the name of the backend that made the mount
+     * @return which backend made the mount, and why it fell back if it did
      * @throws CsiException with the status of the classified failure
      */
-    String stage(NfsMountRequest request, String mountBackend) throws IOException {
+    Outcome stage(NfsMountRequest request, String mountBackend) throws IOException {
         if (mountBackend.equals("sidecar")) {
-            requireSidecar("mountBackend=sidecar").stage(request);
-            return "sidecar";
+            stageWithHelper(requireSidecar("mountBackend=sidecar"), request);
+            return new Outcome("sidecar", null, "");
         }
         try {
             kernel.stage(request);
-            return kernel.name();
+            return new Outcome(kernel.name(), null, "");
         } catch (KernelMountException e) {
             if (!mountBackend.equals("auto") || !e.isNotAvailableOnNode()) {
+                metrics.mountFailed("kernel", e.failure().name());
                 throw e.toCsiException();
             }
+            FallbackReason reason = FallbackReason.of(e);
             SidecarBackend helper = requireSidecar("the kernel cannot mount NFS here (" + e.failure().summary() + ")");
             if (fallbacksLogged.add(request.volumeId())) {
                 LOG.info(LogLine.event("fallback").with("volume_id", request.volumeId()).with("backend", "sidecar")
-                        .with("reason", e.failure().summary()).with("detail", e.output().strip()).toString());
+                        .with("reason", reason.label()).with("why", e.failure().summary())
+                        .with("detail", e.output().strip()).toString());
             }
+            stageWithHelper(helper, request);
+            return new Outcome("sidecar", reason, e.output().strip());
+        }
+    }
+
+    private void stageWithHelper(SidecarBackend helper, NfsMountRequest request) throws IOException {
+        try {
             helper.stage(request);
-            return "sidecar";
+        } catch (CsiException e) {
+            metrics.mountFailed("sidecar", e.code().name());
+            throw e;
         }
     }
 
@@ -72,7 +97,10 @@ final class Stager {
     }
 
     private SidecarBackend requireSidecar(String why) {
-        return sidecar.orElseThrow(() -> CsiException.failedPrecondition(why + ", but this node plugin has no"
-                + " mount helper: start it and pass --mount-helper-endpoint"));
+        return sidecar.orElseThrow(() -> {
+            metrics.mountFailed("sidecar", "no_mount_helper");
+            return CsiException.failedPrecondition(why + ", but this node plugin has no"
+                    + " mount helper: start it and pass --mount-helper-endpoint");
+        });
     }
 }

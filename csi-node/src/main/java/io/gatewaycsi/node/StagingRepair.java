@@ -1,16 +1,21 @@
 package io.gatewaycsi.node;
 
 import io.gatewaycsi.common.LogLine;
+import io.gatewaycsi.common.events.ObjectRef;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.logging.Logger;
 
 /**
  * Restores a broken staging mount (its mount helper died: ENOTCONN; the gateway handle went stale: ESTALE):
  * the bind mounts of every target published from it are taken down, the staging mount is removed with the
  * backend that owned it and made again, and the targets are bound again with their read-only flag, so the
- * same target paths serve the volume again.
+ * same target paths serve the volume again. Each repair is counted in {@code gatewaycsi_node_repairs_total}
+ * and reported as a {@value NodeEvents#REPAIRED} (or {@value NodeEvents#REPAIR_FAILED}) event on the claim and
+ * on the pods of the re-bound targets.
  */
 final class StagingRepair {
 
@@ -19,45 +24,91 @@ final class StagingRepair {
     private final Stager stager;
     private final Mounter mounter;
     private final Teardown teardown;
+    private final NodeMetrics metrics;
+    private final NodeEvents events;
 
-    StagingRepair(Stager stager, Mounter mounter, Teardown teardown) {
+    StagingRepair(Stager stager, Mounter mounter, Teardown teardown, NodeMetrics metrics, NodeEvents events) {
         this.stager = stager;
         this.mounter = mounter;
         this.teardown = teardown;
+        this.metrics = metrics;
+        this.events = events;
     }
 
     /** Whether the mount at {@code staging} answers (statvfs within the deadline, no broken-mount errno). */
     boolean healthy(Path staging) {
+        return brokenCause(staging) == null;
+    }
+
+    /**
+     * Why the mount at {@code staging} counts as broken: the errno in lower case ({@code enotconn},
+     * {@code estale}, {@code eio}), {@code error} when it could not be probed at all, or {@code null} when it
+     * answers (a probe that times out counts as answering: the gateway may just be slow).
+     */
+    String brokenCause(Path staging) {
         try {
             mounter.statvfs(staging);
-            return true;
+            return null;
         } catch (MountException e) {
-            return !e.meansBrokenMount();
+            return e.meansBrokenMount() ? e.errno().name().toLowerCase(Locale.ROOT) : null;
         } catch (IOException e) {
-            return false;
+            return "error";
         }
     }
 
     /**
      * Remounts {@code mount} in place of the broken staging mount {@code broken} and re-binds its targets.
      *
+     * @param claim the volume's claim for events, or {@code null}
+     * @param cause what {@link #brokenCause} said
      * @return the number of targets bound again
      */
-    int repair(NfsMountRequest mount, String mountBackend, MountEntry broken) throws IOException {
+    int repair(NfsMountRequest mount, String mountBackend, MountEntry broken, ObjectRef claim, String cause)
+            throws IOException {
+        String backend = Stager.backendOf(broken.fsType());
         List<MountEntry> targets = MountTable.read().bindMountsOf(broken).stream()
                 .filter(t -> !t.mountPoint().startsWith(mount.stagingPath())).toList();
+        List<ObjectRef> pods = new ArrayList<>();
+        for (MountEntry target : targets) {
+            events.podAt(target.mountPoint()).ifPresent(pods::add);
+        }
         LOG.warning(LogLine.event("repair").with("volume_id", mount.volumeId()).with("staging_path", mount.stagingPath())
-                .with("backend", Stager.backendOf(broken.fsType())).with("targets", targets.size()).toString());
-        for (MountEntry target : targets) {
-            teardown.unmount(target.mountPoint());
+                .with("backend", backend).with("cause", cause).with("targets", targets.size()).toString());
+        Stager.Outcome outcome;
+        try {
+            for (MountEntry target : targets) {
+                metrics.unmounted("target", teardown.unmount(target.mountPoint()).step());
+            }
+            metrics.unmounted("staging", stager.unstage(mount.stagingPath(), broken.fsType()).step());
+            outcome = stager.stage(mount, mountBackend);
+            for (MountEntry target : targets) {
+                mounter.bind(mount.stagingPath(), target.mountPoint(), target.readOnly());
+            }
+        } catch (IOException | RuntimeException e) {
+            metrics.repaired(backend, cause, false);
+            String message = "the staging mount of volume " + mount.volumeId() + " was broken (" + describe(cause)
+                    + ") and could not be remounted: " + e.getMessage();
+            events.warning(claim, NodeEvents.REPAIR_FAILED, message);
+            pods.forEach(pod -> events.warning(pod, NodeEvents.REPAIR_FAILED, message));
+            throw e;
         }
-        stager.unstage(mount.stagingPath(), broken.fsType());
-        stager.stage(mount, mountBackend);
-        for (MountEntry target : targets) {
-            mounter.bind(mount.stagingPath(), target.mountPoint(), target.readOnly());
-        }
+        metrics.repaired(backend, cause, true);
         LOG.info(LogLine.event("repaired").with("volume_id", mount.volumeId()).with("staging_path", mount.stagingPath())
-                .with("targets", targets.size()).toString());
+                .with("backend", outcome.backend()).with("targets", targets.size()).toString());
+        String message = "the staging mount of volume " + mount.volumeId() + " was broken (" + describe(cause)
+                + ") and was remounted by the " + (outcome.backend().equals("sidecar") ? "mount helper" : "kernel")
+                + "; " + targets.size() + " published target" + (targets.size() == 1 ? "" : "s") + " bound again";
+        events.normal(claim, NodeEvents.REPAIRED, message);
+        pods.forEach(pod -> events.normal(pod, NodeEvents.REPAIRED, message));
         return targets.size();
+    }
+
+    private static String describe(String cause) {
+        return switch (cause) {
+            case "enotconn" -> "ENOTCONN: the mount helper that served it was gone";
+            case "estale" -> "ESTALE: the gateway no longer knew its file handle";
+            case "eio" -> "EIO";
+            default -> "it could not be probed";
+        };
     }
 }

@@ -1,5 +1,6 @@
 package io.gatewaycsi.node;
 
+import io.gatewaycsi.common.events.ObjectRef;
 import java.io.IOException;
 import java.io.StringReader;
 import java.io.StringWriter;
@@ -23,15 +24,23 @@ import java.util.logging.Logger;
 /**
  * What the node plugin staged, kept in its state directory so that it survives a node-plugin restart: one
  * properties file per staging path (named by the SHA-256 of the path), holding the mount request and the
- * volume's {@code mountBackend}. With it the node can remount a staging mount whose mount helper died
- * without waiting for kubelet. The directory is created with mode 0700; files are written atomically.
+ * volume's {@code mountBackend}, plus what events about it need: the claim it belongs to (when the controller
+ * passed it in the volume context) and why it fell back to the mount helper, if it did. With it the node can
+ * remount a staging mount whose mount helper died without waiting for kubelet. The directory is created with mode 0700; files are written atomically.
  */
 public final class StagingState {
 
     private static final Logger LOG = Logger.getLogger(StagingState.class.getName());
 
-    /** One recorded staging mount. */
-    public record Staged(NfsMountRequest mount, String mountBackend) {
+    /**
+     * One recorded staging mount.
+     *
+     * @param mount        the mount request
+     * @param mountBackend the volume's {@code mountBackend} parameter
+     * @param claim        the PersistentVolumeClaim of the volume, or {@code null} when not known
+     * @param fallback     why the kernel path was not used, or {@code null} when it was not a fallback
+     */
+    public record Staged(NfsMountRequest mount, String mountBackend, ObjectRef claim, FallbackReason fallback) {
     }
 
     private final Path dir;
@@ -46,7 +55,7 @@ public final class StagingState {
     }
 
     /** Records a staging mount (replacing an earlier record of the same path). */
-    void save(NfsMountRequest mount, String mountBackend) throws IOException {
+    void save(NfsMountRequest mount, String mountBackend, ObjectRef claim, FallbackReason fallback) throws IOException {
         Properties properties = new Properties();
         properties.setProperty("volumeId", mount.volumeId());
         properties.setProperty("server", mount.server());
@@ -56,6 +65,13 @@ public final class StagingState {
         properties.setProperty("stagingPath", mount.stagingPath().toString());
         properties.setProperty("readOnly", Boolean.toString(mount.readOnly()));
         properties.setProperty("mountBackend", mountBackend);
+        if (claim != null) {
+            properties.setProperty("claimNamespace", claim.namespace());
+            properties.setProperty("claimName", claim.name());
+        }
+        if (fallback != null) {
+            properties.setProperty("fallback", fallback.label());
+        }
         StringWriter text = new StringWriter();
         properties.store(text, "gateway-csi staging mount");
         Path file = file(mount.stagingPath());
@@ -65,6 +81,19 @@ public final class StagingState {
             Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (AtomicMoveNotSupportedException e) {
             Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    /** The record of the staging mount at {@code stagingPath}, if there is one (damaged: none). */
+    java.util.Optional<Staged> get(Path stagingPath) {
+        Path file = file(stagingPath);
+        try {
+            return java.util.Optional.of(parse(Files.readString(file, StandardCharsets.UTF_8)));
+        } catch (java.nio.file.NoSuchFileException e) {
+            return java.util.Optional.empty();
+        } catch (IOException | RuntimeException e) {
+            LOG.warning("damaged staging record " + file + ": " + e.getMessage());
+            return java.util.Optional.empty();
         }
     }
 
@@ -96,7 +125,12 @@ public final class StagingState {
                 properties.getProperty("subDir"), options.isEmpty() ? List.of() : Arrays.asList(options.split(",")),
                 Path.of(properties.getProperty("stagingPath")), Boolean.parseBoolean(properties.getProperty("readOnly")),
                 properties.getProperty("volumeId", ""));
-        return new Staged(mount, properties.getProperty("mountBackend", "auto"));
+        String claimName = properties.getProperty("claimName");
+        String claimNamespace = properties.getProperty("claimNamespace");
+        ObjectRef claim = claimName == null || claimNamespace == null ? null : ObjectRef.claim(claimNamespace, claimName);
+        String fallback = properties.getProperty("fallback");
+        return new Staged(mount, properties.getProperty("mountBackend", "auto"), claim,
+                fallback == null ? null : FallbackReason.ofLabel(fallback));
     }
 
     private Path file(Path stagingPath) {

@@ -184,8 +184,11 @@ public final class Teardown {
         }
     }
 
-    /** Why the topmost mount at {@code target} counts as broken, or {@code null} when it answers normally. */
-    private String brokenReason(Path target) throws IOException {
+    /**
+     * Why the topmost mount at {@code target} counts as broken (statvfs timed out or failed with ESTALE,
+     * ENOTCONN or EIO), or {@code null} when it answers normally or nothing is mounted there.
+     */
+    String brokenReason(Path target) throws IOException {
         try {
             mounter.statvfs(target);
             return null;

@@ -42,10 +42,18 @@ final class GatewayCaller {
     private final GatewayHealth health;
     private final LongSupplier nanoClock;
     private final String mountName;
+    private final HelperMetrics metrics;
     private final Object pauseLock = new Object();
     private volatile boolean closed;
 
     GatewayCaller(MountSemantics semantics, GatewayHealth health, LongSupplier nanoClock, String mountName) {
+        this(semantics, health, nanoClock, mountName, HelperMetrics.unregistered());
+    }
+
+    /** As above, counting every failed attempt in {@code gatewaycsi_nfs_errors_total} by errno. */
+    GatewayCaller(MountSemantics semantics, GatewayHealth health, LongSupplier nanoClock, String mountName,
+            HelperMetrics metrics) {
+        this.metrics = metrics;
         this.semantics = semantics;
         this.health = health;
         this.nanoClock = nanoClock;
@@ -78,6 +86,7 @@ final class GatewayCaller {
                 }
                 return result;
             } catch (NfsException e) {
+                metrics.nfsError(e.errno());
                 if (!NfsErrnos.isTransient(e)) {
                     health.answered();
                     throw new FuseErrno(NfsErrnos.errnoOf(e), e.getMessage());

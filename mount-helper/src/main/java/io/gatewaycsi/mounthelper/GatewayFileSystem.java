@@ -105,6 +105,7 @@ public final class GatewayFileSystem implements FuseOperations {
     private final FuseCaller fuseCaller;
     private final boolean helperIsRoot;
     private final String name;
+    private final HelperMetrics metrics;
     private final Map<Long, OpenFile> files = new ConcurrentHashMap<>();
     private final AtomicLong nextHandle = new AtomicLong(1);
     private final AtomicBoolean ownershipWarned = new AtomicBoolean();
@@ -135,6 +136,17 @@ public final class GatewayFileSystem implements FuseOperations {
     GatewayFileSystem(org.cryptomator.jfuse.api.Errno fuseErrno, NfsSession session, VolumePaths paths,
             MountSemantics semantics, GatewayCaller caller, ChunkPool chunks, Executor prefetcher, int readAheadChunks,
             FuseCaller fuseCaller, boolean helperIsRoot, String name) {
+        this(fuseErrno, session, paths, semantics, caller, chunks, prefetcher, readAheadChunks, fuseCaller,
+                helperIsRoot, name, HelperMetrics.unregistered());
+    }
+
+    /**
+     * As above, with {@code metrics} timing every operation and counting bytes read and written.
+     */
+    GatewayFileSystem(org.cryptomator.jfuse.api.Errno fuseErrno, NfsSession session, VolumePaths paths,
+            MountSemantics semantics, GatewayCaller caller, ChunkPool chunks, Executor prefetcher, int readAheadChunks,
+            FuseCaller fuseCaller, boolean helperIsRoot, String name, HelperMetrics metrics) {
+        this.metrics = metrics;
         this.fuseErrno = fuseErrno;
         this.session = session;
         this.paths = paths;
@@ -191,23 +203,25 @@ public final class GatewayFileSystem implements FuseOperations {
         int run() throws FuseErrno, NfsException;
     }
 
-    private int guard(String op, String path, Body body) {
+    private int guard(FuseOp op, String path, Body body) {
         inFlight.incrementAndGet();
+        long started = System.nanoTime();
         try {
             return body.run();
         } catch (FuseErrno e) {
             if (LOG.isLoggable(Level.FINE)) {
-                LOG.fine(LogLine.event("fuse-op").with("mount", name).with("op", op).with("path", path)
+                LOG.fine(LogLine.event("fuse-op").with("mount", name).with("op", op.label()).with("path", path)
                         .with("errno", Errno.name(e.errno())).with("why", e.getMessage()).toString());
             }
             return -e.errno();
         } catch (NfsException e) {
             return -NfsErrnos.errnoOf(e);
         } catch (Throwable t) {
-            LOG.log(Level.WARNING, LogLine.event("fuse-op-failed").with("mount", name).with("op", op)
+            LOG.log(Level.WARNING, LogLine.event("fuse-op-failed").with("mount", name).with("op", op.label())
                     .with("path", path).with("error", t.toString()).toString(), t);
             return -Errno.EIO;
         } finally {
+            metrics.operation(op, started);
             inFlight.decrementAndGet();
         }
     }
@@ -263,7 +277,7 @@ public final class GatewayFileSystem implements FuseOperations {
 
     @Override
     public int getattr(String path, Stat stat, FileInfo fi) {
-        return guard("getattr", path, () -> {
+        return guard(FuseOp.GETATTR, path, () -> {
             if (!mounted && JFUSE_MOUNT_PROBE.equals(path)) {
                 return -Errno.ENOENT;
             }
@@ -302,7 +316,7 @@ public final class GatewayFileSystem implements FuseOperations {
 
     @Override
     public int opendir(String path, FileInfo fi) {
-        return guard("opendir", path, () -> {
+        return guard(FuseOp.OPENDIR, path, () -> {
             String sp = share(path);
             NfsAttributes a = gw("opendir", path, n -> attributesOf(path, sp));
             if (!a.isDirectory()) {
@@ -314,7 +328,7 @@ public final class GatewayFileSystem implements FuseOperations {
 
     @Override
     public int readdir(String path, DirFiller filler, long offset, FileInfo fi, int flags) {
-        return guard("readdir", path, () -> {
+        return guard(FuseOp.READDIR, path, () -> {
             String sp = share(path);
             List<NfsDirEntry> entries = gw("readdir", path, n -> session.readdir(sp));
             boolean plus = (flags & FUSE_READDIR_PLUS) != 0;
@@ -336,7 +350,7 @@ public final class GatewayFileSystem implements FuseOperations {
 
     @Override
     public int statfs(String path, Statvfs statvfs) {
-        return guard("statfs", path, () -> {
+        return guard(FuseOp.STATFS, path, () -> {
             NfsFsStats s = gw("statfs", path, n -> session.statvfs(paths.root()));
             long bs = Math.max(1, s.blockSize());
             statvfs.setBsize(bs);
@@ -354,7 +368,7 @@ public final class GatewayFileSystem implements FuseOperations {
 
     @Override
     public int open(String path, FileInfo fi) {
-        return guard("open", path, () -> {
+        return guard(FuseOp.OPEN, path, () -> {
             int flags = fi.getFlags();
             if (OpenFlags.isWritable(flags) || (flags & OpenFlags.O_TRUNC) != 0) {
                 requireWritable("open", path);
@@ -372,7 +386,7 @@ public final class GatewayFileSystem implements FuseOperations {
 
     @Override
     public int create(String path, int mode, FileInfo fi) {
-        return guard("create", path, () -> {
+        return guard(FuseOp.CREATE, path, () -> {
             requireWritable("create", path);
             String sp = share(path);
             int flags = fi.getFlags() | OpenFlags.O_CREAT;
@@ -398,7 +412,7 @@ public final class GatewayFileSystem implements FuseOperations {
 
     @Override
     public int read(String path, ByteBuffer buf, long count, long offset, FileInfo fi) {
-        return guard("read", path, () -> {
+        return guard(FuseOp.READ, path, () -> {
             OpenFile of = handle("read", fi);
             readRequests.incrementAndGet();
             largestRead.accumulateAndGet(count, Math::max);
@@ -409,13 +423,14 @@ public final class GatewayFileSystem implements FuseOperations {
                 long at = offset + n;
                 n += gw("read", path, a -> of.file().pread(at, buf));
             }
+            metrics.read(n);
             return n;
         });
     }
 
     @Override
     public int write(String path, ByteBuffer buf, long count, long offset, FileInfo fi) {
-        return guard("write", path, () -> {
+        return guard(FuseOp.WRITE, path, () -> {
             requireWritable("write", path);
             OpenFile of = handle("write", fi);
             writeRequests.incrementAndGet();
@@ -430,13 +445,14 @@ public final class GatewayFileSystem implements FuseOperations {
             long where = at;
             of.markDirty();
             gw("write", path, n -> of.file().pwrite(where, buf.duplicate()));
+            metrics.written(len);
             return len;
         });
     }
 
     @Override
     public int flush(String path, FileInfo fi) {
-        return guard("flush", path, () -> {
+        return guard(FuseOp.FLUSH, path, () -> {
             commit(path, handle("flush", fi));
             return 0;
         });
@@ -444,7 +460,7 @@ public final class GatewayFileSystem implements FuseOperations {
 
     @Override
     public int fsync(String path, int datasync, FileInfo fi) {
-        return guard("fsync", path, () -> {
+        return guard(FuseOp.FSYNC, path, () -> {
             OpenFile of = handle("fsync", fi);
             if (!of.isWritable()) {
                 return 0; // nothing of ours to make durable through a read-only handle
@@ -472,7 +488,7 @@ public final class GatewayFileSystem implements FuseOperations {
 
     @Override
     public int release(String path, FileInfo fi) {
-        return guard("release", path, () -> {
+        return guard(FuseOp.RELEASE, path, () -> {
             OpenFile of = fi == null ? null : files.remove(fi.getFh());
             if (of == null) {
                 return 0;
@@ -513,7 +529,7 @@ public final class GatewayFileSystem implements FuseOperations {
 
     @Override
     public int truncate(String path, long size, FileInfo fi) {
-        return guard("truncate", path, () -> {
+        return guard(FuseOp.TRUNCATE, path, () -> {
             requireWritable("truncate", path);
             OpenFile of = fi == null ? null : files.get(fi.getFh());
             String sp = of != null ? of.sharePath() : share(path);
@@ -543,7 +559,7 @@ public final class GatewayFileSystem implements FuseOperations {
 
     @Override
     public int mkdir(String path, int mode) {
-        return guard("mkdir", path, () -> {
+        return guard(FuseOp.MKDIR, path, () -> {
             requireWritable("mkdir", path);
             String sp = share(path);
             gw("mkdir", path, n -> {
@@ -563,7 +579,7 @@ public final class GatewayFileSystem implements FuseOperations {
 
     @Override
     public int unlink(String path) {
-        return guard("unlink", path, () -> {
+        return guard(FuseOp.UNLINK, path, () -> {
             requireWritable("unlink", path);
             String sp = share(path);
             gw("unlink", path, n -> {
@@ -582,7 +598,7 @@ public final class GatewayFileSystem implements FuseOperations {
 
     @Override
     public int rmdir(String path) {
-        return guard("rmdir", path, () -> {
+        return guard(FuseOp.RMDIR, path, () -> {
             requireWritable("rmdir", path);
             String sp = share(path);
             gw("rmdir", path, n -> {
@@ -601,7 +617,7 @@ public final class GatewayFileSystem implements FuseOperations {
 
     @Override
     public int rename(String oldpath, String newpath, int flags) {
-        return guard("rename", oldpath, () -> {
+        return guard(FuseOp.RENAME, oldpath, () -> {
             requireWritable("rename", oldpath);
             if ((flags & ~RENAME_NOREPLACE) != 0) {
                 // RENAME_EXCHANGE, RENAME_WHITEOUT: NFS has nothing atomic to offer
@@ -634,7 +650,7 @@ public final class GatewayFileSystem implements FuseOperations {
      */
     @Override
     public int symlink(String contents, String linkPath) {
-        return guard("symlink", linkPath, () -> {
+        return guard(FuseOp.SYMLINK, linkPath, () -> {
             requireWritable("symlink", linkPath);
             String sp = share(linkPath);
             if (contents.isEmpty()) {
@@ -657,7 +673,7 @@ public final class GatewayFileSystem implements FuseOperations {
 
     @Override
     public int readlink(String path, ByteBuffer buf, long len) {
-        return guard("readlink", path, () -> {
+        return guard(FuseOp.READLINK, path, () -> {
             String sp = share(path);
             String target = gw("readlink", path, n -> session.readlink(sp));
             byte[] bytes = target.getBytes(StandardCharsets.UTF_8);
@@ -675,7 +691,7 @@ public final class GatewayFileSystem implements FuseOperations {
 
     @Override
     public int chmod(String path, int mode, FileInfo fi) {
-        return guard("chmod", path, () -> {
+        return guard(FuseOp.CHMOD, path, () -> {
             requireWritable("chmod", path);
             String sp = share(path);
             gw("chmod", path, n -> {
@@ -688,7 +704,7 @@ public final class GatewayFileSystem implements FuseOperations {
 
     @Override
     public int chown(String path, int uid, int gid, FileInfo fi) {
-        return guard("chown", path, () -> {
+        return guard(FuseOp.CHOWN, path, () -> {
             requireWritable("chown", path);
             String sp = share(path);
             gw("chown", path, n -> {
@@ -701,7 +717,7 @@ public final class GatewayFileSystem implements FuseOperations {
 
     @Override
     public int utimens(String path, TimeSpec atime, TimeSpec mtime, FileInfo fi) {
-        return guard("utimens", path, () -> {
+        return guard(FuseOp.UTIMENS, path, () -> {
             requireWritable("utimens", path);
             String sp = share(path);
             Instant now = Instant.now();

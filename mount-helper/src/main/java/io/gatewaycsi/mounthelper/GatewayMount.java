@@ -159,11 +159,12 @@ final class GatewayMount {
             }
             GatewayHealth health = new GatewayHealth(HEALTH_FRESHNESS, System::nanoTime);
             health.answered();
-            GatewayCaller caller = new GatewayCaller(semantics, health, System::nanoTime, source);
+            GatewayCaller caller = new GatewayCaller(semantics, health, System::nanoTime, source, env.metrics());
             FuseBuilder builder = Fuse.builder();
             builder.setLibraryPath(env.libfuse3().toString());
             GatewayFileSystem fs = new GatewayFileSystem(builder.errno(), session, paths, semantics, caller,
-                    env.chunks(), env.prefetcher(), env.readAheadChunks(), env.fuseCaller(), env.helperIsRoot(), source);
+                    env.chunks(), env.prefetcher(), env.readAheadChunks(), env.fuseCaller(), env.helperIsRoot(), source,
+                    env.metrics());
             Fuse built = builder.build(fs);
             fuse = built;
             List<String> flags = List.of("-o", fuseOptions(source, semantics));
@@ -188,6 +189,7 @@ final class GatewayMount {
             GatewayMount mount = new GatewayMount(spec, realStagingPath, semantics, source, session, fs, caller,
                     health, built, env, entry);
             mount.prober.start();
+            env.metrics().sessionOpened(session);
             done = true;
             LOG.info(LogLine.event("mounted").with("volume_id", spec.volumeId()).with("source", source)
                     .with("staging_path", realStagingPath).with("options", String.join(",", semantics.effectiveOptions()))
@@ -519,6 +521,7 @@ final class GatewayMount {
             try {
                 session.close();
             } finally {
+                env.metrics().sessionClosed(session);
                 released.countDown();
             }
         }

@@ -15,7 +15,9 @@ import java.util.concurrent.ExecutorService;
  * @param connections the FUSE control file system, for aborting connections
  * @param helperIsRoot whether this process runs as root
  * @param readAheadChunks chunks prefetched per sequential stream
+ * @param metrics the helper's metrics
  */
 record MountEnvironment(NfsClient client, Path libfuse3, FuseCaller fuseCaller, ChunkPool chunks,
-        ExecutorService prefetcher, FuseConnections connections, boolean helperIsRoot, int readAheadChunks) {
+        ExecutorService prefetcher, FuseConnections connections, boolean helperIsRoot, int readAheadChunks,
+        HelperMetrics metrics) {
 }

@@ -96,6 +96,7 @@ public final class MountHelperService extends MountHelperGrpc.MountHelperImplBas
     private final Path fuseDevice;
     private final NfsClient client;
     private final Path libfuse3;
+    private final HelperMetrics metrics;
     private final Map<String, GatewayMount> mounts = new ConcurrentHashMap<>();
     private final InFlight inFlight = new InFlight();
     private MountEnvironment env;
@@ -127,9 +128,21 @@ public final class MountHelperService extends MountHelperGrpc.MountHelperImplBas
      * @param libfuse3 the libfuse3 shared library jfuse loads
      */
     public MountHelperService(Path fuseDevice, NfsClient client, Path libfuse3) {
+        this(fuseDevice, client, libfuse3, HelperMetrics.unregistered());
+    }
+
+    /**
+     * @param fuseDevice the FUSE character device
+     * @param client opens gateway sessions
+     * @param libfuse3 the libfuse3 shared library jfuse loads
+     * @param metrics where FUSE operations, bytes, NFS errors, reconnects and mounts are counted
+     */
+    public MountHelperService(Path fuseDevice, NfsClient client, Path libfuse3, HelperMetrics metrics) {
         this.fuseDevice = fuseDevice;
         this.client = client;
         this.libfuse3 = libfuse3;
+        this.metrics = metrics;
+        metrics.countMountsWith(mounts::size);
     }
 
     private synchronized MountEnvironment env() {
@@ -153,7 +166,7 @@ public final class MountHelperService extends MountHelperGrpc.MountHelperImplBas
             env = new MountEnvironment(client, libfuse3, fuseCaller,
                     new ChunkPool(READ_AHEAD_CHUNK_BYTES, Math.max(1, chunks)), pool,
                     new FuseConnections(Path.of("/sys/fs/fuse/connections")), LinuxSyscalls.geteuid() == 0,
-                    chunks == 0 ? 0 : READ_AHEAD_CHUNKS_PER_STREAM);
+                    chunks == 0 ? 0 : READ_AHEAD_CHUNKS_PER_STREAM, metrics);
         }
         return env;
     }

@@ -38,6 +38,8 @@ final class ContextPool {
     private int nextId = 1;
     private boolean closed;
     private long created;
+    private long lost;
+    private long reconnects;
 
     ContextPool(Factory factory, int max, String spec) {
         this.factory = factory;
@@ -309,6 +311,9 @@ final class ContextPool {
         try {
             ctx.busy = false;
             if (ctx.isFailed() || closed) {
+                if (ctx.isFailed() && !closed && contexts.contains(ctx)) {
+                    lost++;
+                }
                 contexts.remove(ctx);
                 destroy = true;
             }
@@ -347,6 +352,19 @@ final class ContextPool {
         lock.lock();
         try {
             return contexts.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Reconnections: contexts opened to replace one that failed (its call timed out, its connection broke, or
+     * the gateway lost its NFSv4 state). Each failed context is replaced at most once.
+     */
+    long reconnects() {
+        lock.lock();
+        try {
+            return reconnects;
         } finally {
             lock.unlock();
         }
@@ -392,6 +410,9 @@ final class ContextPool {
         try {
             opening--;
             created++;
+            if (lost > reconnects) {
+                reconnects++;
+            }
             if (closed) {
                 changed.signalAll();
             } else {

@@ -67,6 +67,11 @@ final class LibnfsSession implements NfsSession {
         return pool.size();
     }
 
+    @Override
+    public long reconnects() {
+        return pool.reconnects();
+    }
+
     /** Contexts opened so far, replaced ones included (for tests). */
     long contextsCreated() {
         return pool.created();

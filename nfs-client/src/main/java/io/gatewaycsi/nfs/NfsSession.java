@@ -35,6 +35,14 @@ public interface NfsSession extends AutoCloseable {
     NfsSessionOptions options();
 
     /**
+     * How often this session reconnected: connections (libnfs contexts) opened to replace one that failed —
+     * its call timed out, its connection broke, or the gateway no longer knew its NFSv4 state. Only grows.
+     */
+    default long reconnects() {
+        return 0;
+    }
+
+    /**
      * The attributes of {@code path}, following a symbolic link at the end (stat(2)).
      *
      * @throws NfsException {@code ENOENT}, {@code ENOTDIR}, {@code EACCES}, {@code ELOOP}

@@ -58,6 +58,7 @@ class NfsReconnectGatewayTest {
             writer.close();
             reader.close();
             assertThat(((LibnfsSession) session).contextsCreated()).isGreaterThan(contextsBefore);
+            assertThat(session.reconnects()).as("broken contexts replaced").isPositive();
         }
         assertThat(Callbacks.pending()).isZero();
     }
@@ -69,6 +70,7 @@ class NfsReconnectGatewayTest {
         try (NfsSession session = NfsClient.libnfs().connect(gw.target(),
                 NfsSessionOptions.defaults().withTimeout(Duration.ofSeconds(2)).withMaxContexts(2))) {
             assertThat(session.stat(dir + "/f").isFile()).isTrue();
+            assertThat(session.reconnects()).isZero();
             gw.cutLink("gateway"); // packets vanish
             try {
                 assertThatThrownBy(() -> session.stat(dir + "/f"))
@@ -84,6 +86,7 @@ class NfsReconnectGatewayTest {
                 gw.restoreLink();
             }
             assertThat(session.stat(dir + "/f").isFile()).isTrue();
+            assertThat(session.reconnects()).as("the timed-out context was replaced once").isEqualTo(1);
         }
     }
 
