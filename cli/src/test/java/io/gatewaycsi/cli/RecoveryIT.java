@@ -195,6 +195,19 @@ class RecoveryIT {
         assertThat(node.log()).contains("event=repair").contains("event=repaired");
     }
 
+    @Test
+    void aMountHelperStoppedAndStartedAgain_asInAnUpgrade_isRepairedOnTheSameTarget() throws Exception {
+        helper.close(); // SIGTERM: the helper unmounts what it served
+        assertThat(canRead(target)).as("the target is dead while no helper serves it").isFalse();
+        helper = startHelper();
+        Instant back = Instant.now();
+        while (!canRead(target) && Duration.between(back, Instant.now()).compareTo(Duration.ofSeconds(10)) < 0) {
+            Thread.sleep(200);
+        }
+        assertThat(canRead(target)).as("served again within 10 s of the helper's return").isTrue();
+        assertThat(sha256Slowly(target.resolve("shard-0.bin"), () -> { })).isEqualTo(expectedSha);
+    }
+
     private static boolean canRead(Path target) {
         try {
             return Files.size(target.resolve("shard-0.bin")) == FILE_BYTES;

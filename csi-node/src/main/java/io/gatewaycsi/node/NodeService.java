@@ -212,7 +212,8 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
             ObjectRef claim = spec.claim() != null ? spec.claim() : recorded.map(StagingState.Staged::claim).orElse(null);
             String cause = repair.brokenCause(staging);
             if (cause != null) {
-                repair.repair(mount, backend, existing.get(), claim, cause);
+                repair.repair(mount, backend, existing, StagingRepair.targetsOf(MountTable.read(), mount, existing),
+                        claim, cause);
             }
             state.save(mount, backend, claim, recorded.map(StagingState.Staged::fallback).orElse(null));
             return;
@@ -322,7 +323,8 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
             ObjectRef claim = spec.claim() != null ? spec.claim()
                     : recorded.map(StagingState.Staged::claim).orElse(null);
             try (InFlight.Lock ignored = inFlight.acquire("volume:" + request.getVolumeId(), "repair")) {
-                repair.repair(spec.mount(), spec.backend(), staged, claim, cause);
+                repair.repair(spec.mount(), spec.backend(), Optional.of(staged),
+                        StagingRepair.targetsOf(MountTable.read(), spec.mount(), Optional.of(staged)), claim, cause);
             }
             staged = MountTable.read().topmost(staging).orElse(staged);
         }

@@ -5,6 +5,7 @@ import io.gatewaycsi.common.InFlight;
 import io.gatewaycsi.common.LogLine;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.logging.Logger;
 
@@ -51,8 +52,8 @@ final class Repairer implements AutoCloseable {
     }
 
     /**
-     * One pass: repairs every recorded staging mount that is mounted but broken, if the backend it needs can
-     * serve.
+     * One pass: repairs every recorded staging mount that is mounted but broken, or gone while targets
+     * published from it are left broken, if the backend it needs can serve.
      *
      * @return the number of staging mounts repaired
      */
@@ -61,19 +62,24 @@ final class Repairer implements AutoCloseable {
         MountTable table = MountTable.read();
         for (StagingState.Staged staged : state.all()) {
             Optional<MountEntry> entry = table.topmost(staged.mount().stagingPath());
-            if (entry.isEmpty()) {
-                continue;
+            List<MountEntry> targets = StagingRepair.targetsOf(table, staged.mount(), entry);
+            String cause;
+            if (entry.isPresent()) {
+                cause = repair.brokenCause(staged.mount().stagingPath());
+            } else {
+                // A mount helper that was stopped unmounted its staging mounts; their targets are left dead.
+                cause = targets.isEmpty() ? null : repair.brokenCause(targets.getFirst().mountPoint());
             }
-            String cause = repair.brokenCause(staged.mount().stagingPath());
             if (cause == null) {
                 continue;
             }
-            boolean helperMount = entry.get().fsType().equals(SidecarBackend.FS_TYPE);
+            boolean helperMount = entry.or(() -> targets.stream().findFirst())
+                    .map(e -> e.fsType().equals(SidecarBackend.FS_TYPE)).orElse(false);
             if (helperMount && !sidecar.map(SidecarBackend::ready).orElse(false)) {
                 continue; // wait for the helper to come back
             }
             try (InFlight.Lock ignored = inFlight.acquire("volume:" + staged.mount().volumeId(), "repair")) {
-                repair.repair(staged.mount(), staged.mountBackend(), entry.get(), staged.claim(), cause);
+                repair.repair(staged.mount(), staged.mountBackend(), entry, targets, staged.claim(), cause);
                 repaired++;
             } catch (CsiException e) {
                 LOG.info(LogLine.event("repair-deferred").with("volume_id", staged.mount().volumeId())

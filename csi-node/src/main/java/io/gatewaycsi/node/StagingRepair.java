@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Locale;
 import java.util.logging.Logger;
 
@@ -57,17 +58,31 @@ final class StagingRepair {
     }
 
     /**
-     * Remounts {@code mount} in place of the broken staging mount {@code broken} and re-binds its targets.
+     * The targets published from the staging mount of {@code mount}: bind mounts of {@code staging} when it is
+     * still mounted, else (a mount helper that stopped unmounted it) the mounts elsewhere with its source and
+     * file-system type, which only our bind mounts can have.
+     */
+    static List<MountEntry> targetsOf(MountTable table, NfsMountRequest mount, Optional<MountEntry> staging) {
+        List<MountEntry> candidates = staging.map(table::bindMountsOf).orElseGet(() -> table.bySource(mount.source()));
+        return candidates.stream()
+                .filter(t -> staging.map(s -> s.fsType().equals(t.fsType())).orElse(t.isFuse() || t.isNfs()))
+                .filter(t -> !t.mountPoint().startsWith(mount.stagingPath())).toList();
+    }
+
+    /**
+     * Remounts {@code mount} in place of the broken staging mount {@code broken} (or where it was, if it is
+     * gone) and re-binds its targets.
      *
-     * @param claim the volume's claim for events, or {@code null}
-     * @param cause what {@link #brokenCause} said
+     * @param broken  the broken staging mount, or empty when it is no longer mounted
+     * @param targets the targets to bind again ({@link #targetsOf})
+     * @param claim   the volume's claim for events, or {@code null}
+     * @param cause   what {@link #brokenCause} said
      * @return the number of targets bound again
      */
-    int repair(NfsMountRequest mount, String mountBackend, MountEntry broken, ObjectRef claim, String cause)
-            throws IOException {
-        String backend = Stager.backendOf(broken.fsType());
-        List<MountEntry> targets = MountTable.read().bindMountsOf(broken).stream()
-                .filter(t -> !t.mountPoint().startsWith(mount.stagingPath())).toList();
+    int repair(NfsMountRequest mount, String mountBackend, Optional<MountEntry> broken, List<MountEntry> targets,
+               ObjectRef claim, String cause) throws IOException {
+        String backend = Stager.backendOf(broken.or(() -> targets.stream().findFirst())
+                .map(MountEntry::fsType).orElse(""));
         List<ObjectRef> pods = new ArrayList<>();
         for (MountEntry target : targets) {
             events.podAt(target.mountPoint()).ifPresent(pods::add);
@@ -79,7 +94,9 @@ final class StagingRepair {
             for (MountEntry target : targets) {
                 metrics.unmounted("target", teardown.unmount(target.mountPoint()).step());
             }
-            metrics.unmounted("staging", stager.unstage(mount.stagingPath(), broken.fsType()).step());
+            if (broken.isPresent()) {
+                metrics.unmounted("staging", stager.unstage(mount.stagingPath(), broken.get().fsType()).step());
+            }
             outcome = stager.stage(mount, mountBackend);
             for (MountEntry target : targets) {
                 mounter.bind(mount.stagingPath(), target.mountPoint(), target.readOnly());
