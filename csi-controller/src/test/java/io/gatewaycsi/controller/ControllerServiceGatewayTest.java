@@ -1,6 +1,7 @@
 package io.gatewaycsi.controller;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static io.gatewaycsi.common.testing.StatusCodes.codeOf;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.gatewaycsi.csi.v1.ControllerGetVolumeRequest;
@@ -96,14 +97,6 @@ class ControllerServiceGatewayTest {
         controller.deleteVolume(DeleteVolumeRequest.newBuilder().setVolumeId(volume.getVolumeId()).build());
     }
 
-    private static Status.Code codeOf(Runnable call) {
-        try {
-            call.run();
-            return Status.Code.OK;
-        } catch (StatusRuntimeException e) {
-            return e.getStatus().getCode();
-        }
-    }
 
     @Test
     void createVolumeMakesTheDirectoryWithItsModeAndDescribesItForTheNode() throws IOException {

@@ -1,6 +1,7 @@
 package io.gatewaycsi.node;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static io.gatewaycsi.common.testing.StatusCodes.codeOf;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.gatewaycsi.common.Endpoint;
@@ -102,14 +103,6 @@ class NodeServiceTest {
                 .setTargetPath(target.toString()).build());
     }
 
-    private static Status.Code codeOf(Runnable call) {
-        try {
-            call.run();
-            return Status.Code.OK;
-        } catch (StatusRuntimeException e) {
-            return e.getStatus().getCode();
-        }
-    }
 
     @Test
     void reportsItsNodeIdTopologyAndCapabilities() {
