@@ -55,6 +55,25 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s-node" (include "gateway-csi.fullname" .) -}}
 {{- end -}}
 
+{{/* --events of the controller and the node plugin: auto (on inside a cluster) or off. */}}
+{{- define "gateway-csi.eventsFlag" -}}
+--events={{ ternary "auto" "off" .Values.events.enabled }}
+{{- end -}}
+
+{{/* POD_NAME from the downward API: the controller names itself so in its events (source.host). */}}
+{{- define "gateway-csi.podNameEnv" -}}
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+{{- end -}}
+
+{{/*
+Where the node plugin finds its service account token, as the kubelet would mount it with
+automountServiceAccountToken (the path the in-cluster configuration of every Kubernetes client reads).
+*/}}
+{{- define "gateway-csi.tokenMount" -}}/var/run/secrets/kubernetes.io/serviceaccount{{- end -}}
+
 {{/*
 Sockets and paths. The controller's containers share /csi (an emptyDir); the node plugin and the registrar
 share /csi too, there a hostPath: <kubeletDir>/plugins/<driverName>, so kubelet finds the node plugin at
@@ -101,6 +120,29 @@ capabilities:
 
 {{/* Checks of value combinations the schema cannot express. */}}
 {{- define "gateway-csi.validate" -}}
+{{- $metrics := .Values.metrics -}}
+{{- if and $metrics.serviceMonitor.enabled (not $metrics.enabled) -}}
+{{- fail "metrics.serviceMonitor.enabled needs metrics.enabled: without --metrics-address there is nothing to scrape" -}}
+{{- end -}}
+{{- if and $metrics.dashboard.enabled (not $metrics.enabled) -}}
+{{- fail "metrics.dashboard.enabled needs metrics.enabled: without --metrics-address the dashboard stays empty" -}}
+{{- end -}}
+{{- if $metrics.enabled -}}
+{{- /* The node pod uses the host network: its ports share the node's port space. */ -}}
+{{- $hostPorts := dict (toString .Values.node.healthPort) "node.healthPort" -}}
+{{- $named := list (list "metrics.ports.node" $metrics.ports.node) -}}
+{{- if .Values.mountHelper.enabled -}}{{- $named = append $named (list "metrics.ports.mountHelper" $metrics.ports.mountHelper) -}}{{- end -}}
+{{- range $named -}}
+{{- $port := toString (index . 1) -}}
+{{- if hasKey $hostPorts $port -}}
+{{- fail (printf "%s (%s) is also %s: the node pod uses the host network, its ports must differ" (index . 0) $port (get $hostPorts $port)) -}}
+{{- end -}}
+{{- $_ := set $hostPorts $port (index . 0) -}}
+{{- end -}}
+{{- if eq (int $metrics.ports.controller) (int .Values.controller.healthPort) -}}
+{{- fail (printf "metrics.ports.controller (%d) is also controller.healthPort: the ports must differ" (int $metrics.ports.controller)) -}}
+{{- end -}}
+{{- end -}}
 {{- if and (gt (int .Values.controller.replicas) 1) (not .Values.controller.leaderElection.enabled) -}}
 {{- fail "controller.replicas > 1 needs controller.leaderElection.enabled: several active sidecars would act on the same volumes" -}}
 {{- end -}}

@@ -128,6 +128,28 @@ class ChartRenderTest {
                 deletionPolicy: Delete
                 parameter: {}
                 """)).hasMessageContaining("parameter");
+        assertThatThrownBy(() -> Manifests.parse("""
+                apiVersion: monitoring.coreos.com/v1
+                kind: ServiceMonitor
+                metadata: {name: x}
+                spec:
+                  selector: {matchLabels: {a: b}}
+                  endpoints:
+                    - {port: metrics, path: /metrics, intervall: 30s}
+                """)).hasMessageContaining("intervall");
+        assertThatThrownBy(() -> Manifests.parse("""
+                apiVersion: monitoring.coreos.com/v1
+                kind: ServiceMonitor
+                metadata: {name: x}
+                spec:
+                  selector: {matchLabel: {a: b}}
+                """)).hasMessageContaining("matchLabel");
+        assertThatThrownBy(() -> Manifests.parse("""
+                apiVersion: v1
+                kind: Service
+                metadata: {name: x}
+                spec: {clusterIP: None, ports: [{name: m, port: 29810, targetPrt: m}]}
+                """)).hasMessageContaining("targetPrt");
         assertThatThrownBy(() -> Manifests.parse("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\n"))
                 .hasMessageContaining("unexpected kind v1/Pod");
     }
@@ -196,7 +218,8 @@ class ChartRenderTest {
         PodSpec pod = pod(node);
         assertThat(pod.getHostNetwork()).isTrue();
         assertThat(pod.getDnsPolicy()).isEqualTo("ClusterFirstWithHostNet");
-        assertThat(pod.getAutomountServiceAccountToken()).as("the node pod needs no API token").isFalse();
+        assertThat(pod.getAutomountServiceAccountToken())
+                .as("no token in every container: only the node plugin's own mount (events)").isFalse();
         assertThat(pod.getPriorityClassName()).isNotBlank();
         Container plugin = requireContainer(pod, "node");
         assertThat(plugin.getArgs().getFirst()).isEqualTo("node");
@@ -465,6 +488,12 @@ class ChartRenderTest {
                 .isEqualTo("96Mi");
         assertThat(requireContainer(pod(rendered.controller()), "controller").getResources().getLimits()
                 .get("memory").toString()).isEqualTo("128Mi");
+        // Events on, metrics off.
+        assertThat(requireFlag(requireContainer(node, "node"), "--events")).isEqualTo("auto");
+        assertThat(requireFlag(requireContainer(pod(rendered.controller()), "controller"), "--events"))
+                .isEqualTo("auto");
+        assertThat(rendered.all(ClusterRole.class)).extracting(r -> r.getMetadata().getName())
+                .contains(Renders.RELEASE + "-gateway-csi-node-events");
     }
 
     @Test
@@ -516,6 +545,12 @@ class ChartRenderTest {
                 .containsExactly(Renders.RELEASE + "-gateway-csi-provisioner");
         assertThat(rendered.node().getSpec().getUpdateStrategy().getRollingUpdate().getMaxUnavailable().getStrVal())
                 .isEqualTo("25%");
+        // Events off: no token anywhere in the node pod; no metrics.
+        assertThat(requireFlag(requireContainer(pod(rendered.node()), "node"), "--events")).isEqualTo("off");
+        assertThat(pod(rendered.node()).getVolumes()).noneMatch(v -> v.getProjected() != null);
+        assertThat(rendered.services()).isEmpty();
+        assertThat(rendered.serviceMonitors()).isEmpty();
+        assertThat(rendered.configMaps()).isEmpty();
     }
 
     private static Rendered render(String testValues) {
@@ -589,6 +624,12 @@ class ChartRenderTest {
                     "/persistentvolumeclaims/status: patch",
                     "/events: create,list,patch,update,watch")));
         }
+        // Kubernetes Events of the node plugin: create and patch on events, nothing else, iff --events is on.
+        PodSpec nodePod = pod(rendered.node());
+        boolean nodeEvents = !requireFlag(requireContainer(nodePod, "node"), "--events").equals("off");
+        if (nodeEvents) {
+            expected.put("node-events", new TreeSet<>(List.of("/events: create,patch")));
+        }
         Map<String, Set<String>> actual = new java.util.TreeMap<>();
         String prefix = Renders.RELEASE + "-gateway-csi-";
         for (ClusterRole role : rendered.all(ClusterRole.class)) {
@@ -611,8 +652,11 @@ class ChartRenderTest {
             assertThat(roles).isEmpty();
         }
 
-        // Every binding binds the controller's ServiceAccount to a role of this render.
+        // Every binding binds one ServiceAccount to a role of this render: the node's to its events role, the
+        // controller's to every other.
         String controllerAccount = controllerPod.getServiceAccountName();
+        String nodeAccount = nodePod.getServiceAccountName();
+        assertThat(nodeAccount).isNotEqualTo(controllerAccount);
         Set<String> accounts = new HashSet<>();
         rendered.all(ServiceAccount.class).forEach(a -> {
             assertThat(a.getMetadata().getNamespace()).isEqualTo(rendered.namespace());
@@ -624,9 +668,26 @@ class ChartRenderTest {
         List<ClusterRoleBinding> clusterBindings = rendered.all(ClusterRoleBinding.class);
         assertThat(clusterBindings).hasSameSizeAs(rendered.all(ClusterRole.class));
         for (ClusterRoleBinding binding : clusterBindings) {
-            checkBinding(binding.getSubjects(), binding.getRoleRef(), "ClusterRole", clusterRoles, controllerAccount,
-                    rendered.namespace());
+            boolean forNode = binding.getRoleRef().getName().equals(prefix + "node-events");
+            checkBinding(binding.getSubjects(), binding.getRoleRef(), "ClusterRole", clusterRoles,
+                    forNode ? nodeAccount : controllerAccount, rendered.namespace());
         }
+        assertThat(clusterBindings).as("%s: bindings of the node's ServiceAccount", set)
+                .filteredOn(b -> b.getSubjects().stream().anyMatch(s -> s.getName().equals(nodeAccount)))
+                .hasSize(nodeEvents ? 1 : 0);
+        // The controller container sends its Events with the controller's ServiceAccount: some role bound to it
+        // (csi-provisioner's) allows creating and patching them.
+        Set<String> controllerEventVerbs = new TreeSet<>();
+        for (ClusterRoleBinding binding : clusterBindings) {
+            if (binding.getSubjects().getFirst().getName().equals(controllerAccount)) {
+                rendered.all(ClusterRole.class).stream()
+                        .filter(r -> r.getMetadata().getName().equals(binding.getRoleRef().getName()))
+                        .flatMap(r -> r.getRules().stream())
+                        .filter(r -> r.getApiGroups().contains("") && r.getResources().contains("events"))
+                        .forEach(r -> controllerEventVerbs.addAll(r.getVerbs()));
+            }
+        }
+        assertThat(controllerEventVerbs).as("%s: the controller's events", set).contains("create", "patch");
         Set<String> namespacedRoles = new HashSet<>();
         roles.forEach(r -> namespacedRoles.add(r.getMetadata().getName()));
         List<RoleBinding> bindings = rendered.all(RoleBinding.class);

@@ -11,8 +11,11 @@ import com.fasterxml.jackson.databind.introspect.JacksonAnnotationIntrospector;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.LabelSelector;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
+import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.apps.DaemonSet;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
@@ -40,12 +43,17 @@ import java.util.Map;
  * <p>VolumeSnapshotClass (a CRD of kubernetes-csi/external-snapshotter) has no fabric8 model on Maven
  * Central at the version the project pins (io.fabric8:volumesnapshot-model is not published for 7.x), so it
  * is parsed as {@link VolumeSnapshotClass}, a record of exactly the CRD's v1 fields, just as strictly.
+ * ServiceMonitor (a CRD of the Prometheus Operator) has no fabric8 model here either: it is parsed as
+ * {@link ServiceMonitor}, records of exactly the fields the chart uses (a field the CRD has but the chart does
+ * not use fails too, so a new one is added here deliberately), its label selector as fabric8's.
  */
 final class Manifests {
 
     /** The kinds the chart may render, by apiVersion and kind. */
     static final Map<String, Class<?>> KINDS = Map.ofEntries(
             Map.entry("v1/ServiceAccount", ServiceAccount.class),
+            Map.entry("v1/Service", Service.class),
+            Map.entry("v1/ConfigMap", ConfigMap.class),
             Map.entry("apps/v1/Deployment", Deployment.class),
             Map.entry("apps/v1/DaemonSet", DaemonSet.class),
             Map.entry("rbac.authorization.k8s.io/v1/ClusterRole", ClusterRole.class),
@@ -54,18 +62,46 @@ final class Manifests {
             Map.entry("rbac.authorization.k8s.io/v1/RoleBinding", RoleBinding.class),
             Map.entry("storage.k8s.io/v1/CSIDriver", CSIDriver.class),
             Map.entry("storage.k8s.io/v1/StorageClass", StorageClass.class),
-            Map.entry("snapshot.storage.k8s.io/v1/VolumeSnapshotClass", VolumeSnapshotClass.class));
+            Map.entry("snapshot.storage.k8s.io/v1/VolumeSnapshotClass", VolumeSnapshotClass.class),
+            Map.entry("monitoring.coreos.com/v1/ServiceMonitor", ServiceMonitor.class));
+
+    /** An object of a CRD parsed as a record here: it has metadata like every Kubernetes object. */
+    interface CustomObject {
+        ObjectMeta metadata();
+    }
 
     /** snapshot.storage.k8s.io/v1 VolumeSnapshotClass: the CRD's fields, nothing else. */
     record VolumeSnapshotClass(String apiVersion, String kind, ObjectMeta metadata, String driver,
-                               String deletionPolicy, Map<String, String> parameters) {
+                               String deletionPolicy, Map<String, String> parameters) implements CustomObject {
+    }
+
+    /** monitoring.coreos.com/v1 ServiceMonitor: the fields the chart uses, nothing else. */
+    record ServiceMonitor(String apiVersion, String kind, ObjectMeta metadata, ServiceMonitorSpec spec)
+            implements CustomObject {
+    }
+
+    /** ServiceMonitor {@code spec}. */
+    record ServiceMonitorSpec(LabelSelector selector, NamespaceSelector namespaceSelector,
+                              List<ScrapeEndpoint> endpoints) {
+    }
+
+    /** ServiceMonitor {@code spec.namespaceSelector}. */
+    record NamespaceSelector(List<String> matchNames) {
+    }
+
+    /** One of ServiceMonitor {@code spec.endpoints}: a Service port (by name) to scrape. */
+    record ScrapeEndpoint(String port, String path, String interval, List<RelabelConfig> relabelings) {
+    }
+
+    /** One of an endpoint's {@code relabelings}. */
+    record RelabelConfig(List<String> sourceLabels, String targetLabel) {
     }
 
     /** One document of a render: its kind key and the typed object. */
     record Manifest(String kindKey, Object object) {
         String name() {
             return object instanceof HasMetadata m ? m.getMetadata().getName()
-                    : ((VolumeSnapshotClass) object).metadata().getName();
+                    : ((CustomObject) object).metadata().getName();
         }
     }
 

@@ -1,7 +1,9 @@
 package io.gatewaycsi.charts;
 
+import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.apps.DaemonSet;
@@ -44,6 +46,18 @@ record Rendered(String label, String namespace, List<Manifests.Manifest> manifes
 
     List<StorageClass> storageClasses() {
         return all(StorageClass.class);
+    }
+
+    List<Service> services() {
+        return all(Service.class);
+    }
+
+    List<Manifests.ServiceMonitor> serviceMonitors() {
+        return all(Manifests.ServiceMonitor.class);
+    }
+
+    List<ConfigMap> configMaps() {
+        return all(ConfigMap.class);
     }
 
     static PodSpec pod(Deployment deployment) {
