@@ -213,8 +213,9 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
                 }
                 condition = VolumeCondition.newBuilder().setAbnormal(true).setMessage(e.getMessage()).build();
             }
-            Volume.Builder described = Volume.newBuilder().setVolumeId(request.getVolumeId()).setCapacityBytes(0);
-            volume.record().ifPresent(record -> described.putAllVolumeContext(record.context()));
+            Volume.Builder described = Volume.newBuilder().setVolumeId(request.getVolumeId());
+            volume.record().ifPresent(record -> described.setCapacityBytes(record.requiredBytes())
+                    .putAllVolumeContext(record.context()));
             return ControllerGetVolumeResponse.newBuilder().setVolume(described)
                     .setStatus(ControllerGetVolumeResponse.VolumeStatus.newBuilder().setVolumeCondition(condition))
                     .build();

@@ -27,6 +27,15 @@ final class GatewayFailures {
         if (e.isNoSpace()) {
             return new CsiException(Status.Code.RESOURCE_EXHAUSTED, message, e);
         }
+        if (e.isNotFound() || e.isNotDirectory()) {
+            // The share (or a directory on the way to the volume) does not exist on the gateway: the request
+            // names something that is not there, which no retry will change.
+            return new CsiException(Status.Code.NOT_FOUND, message + "; check the share and subDir", e);
+        }
+        if (e.errno() == io.gatewaycsi.nfs.Errno.EROFS) {
+            return new CsiException(Status.Code.PERMISSION_DENIED, message + "; the gateway serves this share"
+                    + " read-only: check the share parameter, or export it read-write for the controller", e);
+        }
         return CsiException.internal(message, e);
     }
 }

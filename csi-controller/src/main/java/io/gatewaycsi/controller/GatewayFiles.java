@@ -1,5 +1,6 @@
 package io.gatewaycsi.controller;
 
+import io.gatewaycsi.common.CsiException;
 import io.gatewaycsi.nfs.NfsException;
 import io.gatewaycsi.nfs.NfsFile;
 import io.gatewaycsi.nfs.NfsPaths;
@@ -76,6 +77,43 @@ final class GatewayFiles {
                 return List.of();
             }
             throw e;
+        }
+    }
+
+    /**
+     * Refuses {@code path} when one of the directories leading to it (every component but the last, below
+     * the share's root) is a symbolic link. libnfs follows such links, so an operation on {@code path} would
+     * act on whatever the link points to, elsewhere in the share: a pod that can write the parent of a volume
+     * could swap a directory on the way for a link to another team's data. Checked from the share's root
+     * down, so the first link found is reported before anything below it is looked up. A component that does
+     * not exist ends the check (there is nothing to follow); one that is not a directory too (the operation
+     * then fails with ENOTDIR). A path-based client cannot close the window between this check and the
+     * operation completely (libnfs 4.0 has no {@code *at()} calls); the check stops a link that is in place.
+     *
+     * @throws CsiException FAILED_PRECONDITION naming the link
+     */
+    static void requireNoSymlinkOnTheWay(NfsSession session, String path, String doing) throws NfsException {
+        List<String> components = NfsPaths.components(path);
+        String current = NfsPaths.ROOT;
+        for (int i = 0; i < components.size() - 1; i++) {
+            current = NfsPaths.join(current, components.get(i));
+            io.gatewaycsi.nfs.NfsAttributes attributes;
+            try {
+                attributes = session.lstat(current);
+            } catch (NfsException e) {
+                if (e.isNotFound() || e.isNotDirectory()) {
+                    return;
+                }
+                throw e;
+            }
+            if (attributes.isSymlink()) {
+                throw CsiException.failedPrecondition(doing + " refused: " + current + " on the way to " + path
+                        + " is a symbolic link on the gateway, which would lead outside the volume; replace it"
+                        + " with the directory it stands for");
+            }
+            if (!attributes.isDirectory()) {
+                return;
+            }
         }
     }
 

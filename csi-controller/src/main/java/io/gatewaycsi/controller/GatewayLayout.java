@@ -20,6 +20,11 @@ final class GatewayLayout {
     private GatewayLayout() {
     }
 
+    /** Whether a volume's {@code subDir} would lie in gateway-csi's own directory (refused). */
+    static boolean isReserved(String subDir) {
+        return subDir.equals(ROOT.substring(1)) || subDir.startsWith(ROOT.substring(1) + "/");
+    }
+
     static String volumeDir(String subDir) {
         return "/" + subDir;
     }

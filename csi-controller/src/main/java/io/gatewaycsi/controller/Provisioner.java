@@ -62,6 +62,10 @@ final class Provisioner {
         MountOptions options = MountOptions.resolve(parameters, Capabilities.mountFlags(request.getVolumeCapabilitiesList()),
                 allowedMountOptions);
         String subDir = parameters.resolveSubDir(request.getName());
+        if (GatewayLayout.isReserved(subDir)) {
+            throw CsiException.invalidArgument("parameter `subDir` resolves to `" + subDir + "`, inside "
+                    + GatewayLayout.ROOT + ", where gateway-csi keeps its records; choose another subDir");
+        }
         VolumeId id = VolumeId.of(parameters.value(Parameter.ON_DELETE), parameters.value(Parameter.NFS_VERSION),
                 parameters.server(), parameters.share(), subDir);
         String encodedId = id.encode();
@@ -85,6 +89,7 @@ final class Provisioner {
             // Checked before anything is written, so a bad source leaves nothing behind.
             Optional<String> content = request.hasVolumeContentSource()
                     ? Optional.of(contentDirectory(share, request.getVolumeContentSource())) : Optional.empty();
+            GatewayFiles.requireNoSymlinkOnTheWay(session, GatewayLayout.volumeDir(subDir), "CreateVolume");
             if (existing.isEmpty() && session.exists(GatewayLayout.volumeDir(subDir))) {
                 throw CsiException.alreadyExists("directory " + where + " exists and is not a gateway-csi"
                         + " volume; choose another subDir, or use it through a static PersistentVolume");
@@ -108,6 +113,7 @@ final class Provisioner {
         String dir = GatewayLayout.volumeDir(subDir);
         String parent = NfsPaths.parent(dir);
         GatewayFiles.mkdirs(session, parent, DEFAULT_MODE);
+        GatewayFiles.requireNoSymlinkOnTheWay(session, dir, "CreateVolume");
         if (content.isEmpty()) {
             try {
                 session.mkdir(dir, mode);
@@ -146,6 +152,7 @@ final class Provisioner {
         if (!located.session().exists(located.dir())) {
             throw CsiException.notFound("source volume `" + volumeId + "` has no directory on the gateway");
         }
+        GatewayFiles.requireNoSymlinkOnTheWay(located.session(), located.dir(), "cloning volume " + volumeId);
         return located.dir();
     }
 
@@ -164,8 +171,9 @@ final class Provisioner {
 
     private static Volume volume(String id, VolumeRecord record, CreateVolumeRequest request) {
         Volume.Builder volume = Volume.newBuilder().setVolumeId(id)
-                // 0 = unknown: the gateway enforces no quota (CSI spec, Volume.capacity_bytes).
-                .setCapacityBytes(0)
+                // The capacity asked for (0 = unknown when none was): recorded, reported and compared on a
+                // repeated CreateVolume, but not enforced — the gateway has no quotas; the bucket is the limit.
+                .setCapacityBytes(record.requiredBytes())
                 .putAllVolumeContext(record.context());
         // The claim, so that the node can address its events to it (not part of the record: a retry of the
         // same request carries the same claim).
@@ -182,7 +190,10 @@ final class Provisioner {
     }
 
     /**
-     * Finds the volume {@code volumeId} names, if it is one of ours: its session, subDir and record.
+     * Finds the volume {@code volumeId} names, if it is one of ours: its session, subDir and record. A volume
+     * is ours only when its record is on the gateway (CreateVolume writes it before it makes the directory):
+     * an ID crafted to name some other directory of the share — another team's data, the driver's own
+     * {@code /.gateway-csi} — names no volume, so no Delete, snapshot or clone ever acts on it.
      *
      * @throws CsiException UNAVAILABLE and friends when the gateway fails
      */
@@ -195,8 +206,10 @@ final class Provisioner {
         try {
             NfsSession session = sessions.session(GatewaySessions.Share.of(id.server(), id.share(), id.nfsVersion()));
             Optional<VolumeRecord> record = readRecord(session, GatewayLayout.volumeRecord(id.digest()));
-            Optional<String> subDir = id.knownSubDir().or(() -> record.map(VolumeRecord::subDir));
-            return subDir.map(dir -> new Located(id, session, dir, record));
+            if (record.isEmpty() || id.knownSubDir().filter(dir -> !dir.equals(record.get().subDir())).isPresent()) {
+                return Optional.empty();
+            }
+            return Optional.of(new Located(id, session, record.get().subDir(), record));
         } catch (NfsException e) {
             throw GatewayFailures.of(e, "looking up volume " + volumeId);
         }
@@ -222,9 +235,13 @@ final class Provisioner {
         Located volume = found.get();
         String dir = volume.dir();
         String where = volume.id().server() + ":" + VolumeId.join(volume.id().share(), volume.subDir());
+        // What the volume was created with decides, not what an ID says: an ID is only a name.
+        String onDelete = volume.record().map(r -> r.context().get(Parameter.ON_DELETE.key()))
+                .orElse(volume.id().onDelete());
         try {
+            GatewayFiles.requireNoSymlinkOnTheWay(volume.session(), dir, "DeleteVolume of " + volumeId);
             if (volume.session().exists(dir)) {
-                switch (volume.id().onDelete()) {
+                switch (onDelete) {
                     case "delete" -> NfsTrees.removeTree(volume.session(), dir);
                     case "archive" -> volume.session().rename(dir, NfsPaths.join(NfsPaths.parent(dir),
                             "archived-" + NfsPaths.name(dir) + "-" + ZonedDateTime.now(ZoneOffset.UTC).format(ARCHIVE_STAMP)));
@@ -233,9 +250,9 @@ final class Provisioner {
             }
             GatewayFiles.unlinkIfExists(volume.session(), GatewayLayout.volumeRecord(volume.id().digest()));
             LOG.info(LogLine.event("volume-deleted").with("volume_id", volumeId).with("path", where)
-                    .with("on_delete", volume.id().onDelete()).toString());
+                    .with("on_delete", onDelete).toString());
         } catch (NfsException e) {
-            throw GatewayFailures.of(e, "deleting volume " + where + " (onDelete=" + volume.id().onDelete() + ")");
+            throw GatewayFailures.of(e, "deleting volume " + where + " (onDelete=" + onDelete + ")");
         }
     }
 

@@ -107,7 +107,10 @@ class ControllerServiceGatewayTest {
         assertThat(volume.getVolumeContextMap()).containsEntry("server", gateway.server())
                 .containsEntry("share", gateway.share()).containsEntry("subDir", area + "/pvc-a")
                 .containsEntry("nconnect", "8").containsEntry("mountMode", "hard");
-        assertThat(volume.getCapacityBytes()).isZero();
+        assertThat(volume.getCapacityBytes()).as("no capacity asked for: unknown").isZero();
+        Volume sized = controller.createVolume(request("pvc-sized").setCapacityRange(
+                io.gatewaycsi.csi.v1.CapacityRange.newBuilder().setRequiredBytes(5L << 30)).build()).getVolume();
+        assertThat(sized.getCapacityBytes()).as("the capacity asked for, recorded (not enforced)").isEqualTo(5L << 30);
     }
 
     @Test
