@@ -16,7 +16,9 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
@@ -65,7 +67,7 @@ public final class CsiServer implements AutoCloseable {
             SocketFiles.prepare(endpoint.socketPath());
         }
         EventLoopGroup eventLoops = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
-        ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
+        ExecutorService executor = rpcThreads();
         NettyServerBuilder builder = endpoint.isUnix()
                 ? NettyServerBuilder.forAddress(new DomainSocketAddress(endpoint.socketPath().toString()))
                         .channelType(EpollServerDomainSocketChannel.class)
@@ -92,6 +94,17 @@ public final class CsiServer implements AutoCloseable {
         }
         LOG.info(LogLine.event("listening").with("endpoint", endpoint).toString());
         return new CsiServer(endpoint, server, eventLoops, executor);
+    }
+
+    /** The most RPCs served at once; more wait in line. */
+    static final int MAX_RPC_THREADS = 64;
+
+    private static ExecutorService rpcThreads() {
+        ThreadFactory named = Thread.ofPlatform().daemon().name("rpc-", 0).factory();
+        ThreadPoolExecutor pool = new ThreadPoolExecutor(MAX_RPC_THREADS, MAX_RPC_THREADS, 60, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(), named);
+        pool.allowCoreThreadTimeOut(true);
+        return pool;
     }
 
     /** The endpoint this server listens on. */
