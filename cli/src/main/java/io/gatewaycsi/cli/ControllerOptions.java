@@ -13,6 +13,9 @@ import picocli.CommandLine.Option;
 /** Flags of the controller role (also part of {@code all}). */
 final class ControllerOptions {
 
+    /** As many NFS contexts per share as the server has RPC threads (CsiServer's pool). */
+    private static final int RPC_THREADS = 64;
+
     @Option(names = "--nfs-timeout", paramLabel = "SECONDS", defaultValue = "30",
             description = "Deadline of each NFS call the controller makes to a gateway, in seconds"
                     + " (default: ${DEFAULT-VALUE}).")
@@ -31,7 +34,10 @@ final class ControllerOptions {
     /** The gateway sessions these flags describe. */
     GatewaySessions sessions() {
         return new GatewaySessions(NfsClient.libnfs(), NfsSessionOptions.defaults()
-                .withTimeout(Duration.ofSeconds(nfsTimeoutSeconds)).withCredentials(nfsUid, nfsGid));
+                .withTimeout(Duration.ofSeconds(nfsTimeoutSeconds)).withCredentials(nfsUid, nfsGid)
+                // One context per RPC thread (opened lazily): nfs-client mis-resolves paths when more threads
+                // than contexts share a session (bench/RESULTS.md, controller benchmark), so never let them.
+                .withMaxContexts(RPC_THREADS));
     }
 
     /** The Controller service over {@code sessions}, with {@code defaults} for missing parameters. */
