@@ -421,7 +421,7 @@ final class LibnfsSession implements NfsSession {
     @Override
     public String readlink(String path) throws NfsException {
         NfsPaths.requireValid(path);
-        return run("readlink", path, ctx -> ctx.readlink(path));
+        return run("readlink", path, ctx -> readlinkOn(ctx, path));
     }
 
     @Override
@@ -550,6 +550,15 @@ final class LibnfsSession implements NfsSession {
         }
     }
 
+    /**
+     * READLINK of {@code path}. With NFSv4 the link's length comes from its attributes first (libnfs 4.0
+     * does not terminate NFSv4 link contents; see {@link NativeContext#readlink}).
+     */
+    private String readlinkOn(NativeContext ctx, String path) throws NfsException {
+        long length = target.version() == NfsVersion.V3 ? -1 : ctx.stat("readlink", path, false).size();
+        return ctx.readlink(path, length);
+    }
+
     /** Follows symbolic links at the end of {@code path} (libnfs follows those in the directories). */
     private String resolveFinal(NativeContext ctx, String op, String path) throws NfsException {
         String p = path;
@@ -557,7 +566,7 @@ final class LibnfsSession implements NfsSession {
             if (!ctx.stat(op, p, false).isSymlink()) {
                 return p;
             }
-            p = NfsPaths.resolveLink(p, ctx.readlink(p));
+            p = NfsPaths.resolveLink(p, readlinkOn(ctx, p));
         }
         throw new NfsException(op, path, spec, Errno.ELOOP, null, false);
     }
@@ -580,7 +589,7 @@ final class LibnfsSession implements NfsSession {
                 if (++hops > MAX_SYMLINK_HOPS) {
                     throw new NfsException(op, path, spec, Errno.ELOOP, null, false);
                 }
-                List<String> target = NfsPaths.components(NfsPaths.resolveLink(cur, ctx.readlink(cur)));
+                List<String> target = NfsPaths.components(NfsPaths.resolveLink(cur, readlinkOn(ctx, cur)));
                 done.clear();
                 for (int i = target.size() - 1; i >= 0; i--) {
                     rest.addFirst(target.get(i));

@@ -2,6 +2,7 @@ package io.gatewaycsi.nfs;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
@@ -560,11 +561,31 @@ final class NativeContext {
         }
     }
 
-    String readlink(String path) throws NfsException {
+    /** Longest symbolic link contents read, in bytes (PATH_MAX). */
+    static final int MAX_LINK_BYTES = 4096;
+
+    /**
+     * The contents of symbolic link {@code path}.
+     *
+     * @param length the link's length in bytes (its size attribute), or -1 when unknown. libnfs 4.0's NFSv4
+     *     READLINK hands over the XDR string without a terminating NUL, so reading up to a NUL returns the
+     *     link followed by whatever lies behind it in memory: with NFSv4, pass the length. (NFSv3 terminates.)
+     */
+    String readlink(String path, long length) throws NfsException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment p = a.allocateFrom(path);
             return call("readlink", path, t -> (int) lib.readlinkAsync.invokeExact(nfs, p, lib.nfsCallback, t),
-                    (st, d) -> d.reinterpret(Integer.MAX_VALUE).getString(0, StandardCharsets.UTF_8));
+                    (st, d) -> {
+                        if (length < 0) {
+                            return d.reinterpret(MAX_LINK_BYTES + 1L).getString(0, StandardCharsets.UTF_8);
+                        }
+                        byte[] bytes = d.reinterpret(Math.min(length, MAX_LINK_BYTES)).toArray(JAVA_BYTE);
+                        int end = 0;
+                        while (end < bytes.length && bytes[end] != 0) {
+                            end++;
+                        }
+                        return new String(bytes, 0, end, StandardCharsets.UTF_8);
+                    });
         }
     }
 
