@@ -235,6 +235,8 @@ class ChartRenderTest {
                 .findFirst().orElseThrow();
         assertThat(kubelet.getMountPath()).isEqualTo(kubeletDir);
         assertThat(kubelet.getMountPropagation()).isEqualTo("Bidirectional");
+        assertThat(requireFlag(plugin, "--allowed-dir")).as("staging and target paths only below kubelet's directory")
+                .isEqualTo(kubeletDir);
         assertThat(node.getSpec().getUpdateStrategy().getType()).isIn("RollingUpdate", "OnDelete");
         // The record of its staging mounts outlives the container and the pod: a host path of its own.
         String stateDir = requireFlag(plugin, "--state-dir");

@@ -4,6 +4,7 @@ import io.gatewaycsi.common.Endpoint;
 import io.gatewaycsi.common.LogSetup;
 import io.gatewaycsi.common.metrics.MetricsServer;
 import io.gatewaycsi.mounthelper.MountHelperService;
+import io.gatewaycsi.mounthelper.Privileges;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -35,6 +36,12 @@ final class MountHelperCommand implements Callable<Integer> {
                     + " off when not given (default: $METRICS_ADDRESS).")
     String metricsAddress;
 
+    @Option(names = "--keep-capabilities",
+            description = "Keep every capability the process starts with. By default a mount helper running as"
+                    + " root keeps only CAP_SYS_ADMIN (FUSE mounts) and CAP_NET_BIND_SERVICE (reserved source ports"
+                    + " to the gateway) and sets no_new_privs, re-executing itself to do so.")
+    boolean keepCapabilities;
+
     @Override
     public Integer call() throws Exception {
         try {
@@ -44,6 +51,10 @@ final class MountHelperCommand implements Callable<Integer> {
             }
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+        if (!keepCapabilities) {
+            // Returns at once when there is nothing to drop; otherwise the process starts over without them.
+            Privileges.dropToWhatFuseNeeds();
         }
         // The helper emits no Kubernetes Events (the node plugin reports what its mounts do).
         Observability observability = Observability.start(metricsAddress, Observability.EventsMode.OFF,

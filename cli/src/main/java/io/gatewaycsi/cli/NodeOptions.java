@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -37,6 +38,12 @@ final class NodeOptions {
                     + " a restart of itself or of the mount helper (default: ${DEFAULT-VALUE}).")
     Path stateDir;
 
+    @Option(names = "--allowed-dir", paramLabel = "DIR",
+            description = "A directory below which staging and target paths must lie: kubelet's root directory"
+                    + " in a cluster (e.g. /var/lib/kubelet); repeatable. Paths elsewhere, through a symbolic"
+                    + " link, or in /proc, /sys or /dev are refused (default: /, anywhere else).")
+    List<Path> allowedDirs;
+
     @Option(names = "--topology", paramLabel = "KEY=VALUE",
             description = "A topology segment NodeGetInfo reports; repeatable. None by default.")
     Map<String, String> topology = new LinkedHashMap<>();
@@ -56,7 +63,8 @@ final class NodeOptions {
         Teardown teardown = new Teardown(mounter);
         Duration deadline = Duration.ofSeconds(mountTimeoutSeconds);
         SidecarBackend sidecar = new SidecarBackend(mountHelperEndpoint, deadline, teardown);
-        NodeConfig config = new NodeConfig(nodeId, topology, allowedMountOptions);
+        NodeConfig config = new NodeConfig(nodeId, topology, allowedMountOptions,
+                allowedDirs == null || allowedDirs.isEmpty() ? List.of(Path.of("/")) : allowedDirs);
         NodeService service = new NodeService(config, new KernelBackend(KernelBackend.MOUNT, deadline, teardown),
                 Optional.of(sidecar), mounter, new StagingState(stateDir),
                 NodeMetrics.register(observability.registry), observability.events);

@@ -1,5 +1,6 @@
 package io.gatewaycsi.cli;
 
+import io.gatewaycsi.common.testing.TestCapabilities;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -67,10 +68,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ObservabilityIT {
 
-    private static final VolumeCapability RWX = VolumeCapability.newBuilder()
-            .setMount(VolumeCapability.MountVolume.getDefaultInstance())
-            .setAccessMode(VolumeCapability.AccessMode.newBuilder()
-                    .setMode(VolumeCapability.AccessMode.Mode.MULTI_NODE_MULTI_WRITER)).build();
+    private static final VolumeCapability RWX = TestCapabilities.RWX;
     private static final String NAMESPACE = "team-a";
     private static final String CLAIM = "train-data";
     private static final String POD = "trainer-0";

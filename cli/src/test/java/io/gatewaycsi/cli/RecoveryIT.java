@@ -1,5 +1,6 @@
 package io.gatewaycsi.cli;
 
+import io.gatewaycsi.common.testing.TestCapabilities;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.gatewaycsi.csi.v1.NodeGrpc;
@@ -37,10 +38,7 @@ import org.junit.jupiter.api.io.TempDir;
 @ExtendWith(TestGateway.class)
 class RecoveryIT {
 
-    private static final VolumeCapability RWX = VolumeCapability.newBuilder()
-            .setMount(VolumeCapability.MountVolume.getDefaultInstance())
-            .setAccessMode(VolumeCapability.AccessMode.newBuilder()
-                    .setMode(VolumeCapability.AccessMode.Mode.MULTI_NODE_MULTI_WRITER)).build();
+    private static final VolumeCapability RWX = TestCapabilities.RWX;
     private static final int FILE_BYTES = 48 * 1024 * 1024;
 
     @TempDir

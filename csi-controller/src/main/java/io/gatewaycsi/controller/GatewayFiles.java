@@ -117,6 +117,31 @@ final class GatewayFiles {
         }
     }
 
+    /**
+     * {@link #requireNoSymlinkOnTheWay} and more: {@code path} itself must be a directory, not a symbolic link
+     * (a volume whose directory was swapped for a link would otherwise be copied as that link, and a volume
+     * restored from the copy would show whatever the link points to). For reading a volume's tree: snapshots
+     * and clones.
+     *
+     * @throws CsiException FAILED_PRECONDITION naming the link, NOT_FOUND when {@code path} does not exist
+     */
+    static void requireRealDirectory(NfsSession session, String path, String doing) throws NfsException {
+        requireNoSymlinkOnTheWay(session, path, doing);
+        io.gatewaycsi.nfs.NfsAttributes attributes;
+        try {
+            attributes = session.lstat(path);
+        } catch (NfsException e) {
+            if (e.isNotFound() || e.isNotDirectory()) {
+                throw CsiException.notFound(doing + ": " + path + " does not exist on the gateway");
+            }
+            throw e;
+        }
+        if (!attributes.isDirectory()) {
+            throw CsiException.failedPrecondition(doing + " refused: the volume's directory " + path + " is "
+                    + (attributes.isSymlink() ? "a symbolic link" : "not a directory") + " on the gateway");
+        }
+    }
+
     /** Removes a file; a missing one is fine. */
     static void unlinkIfExists(NfsSession session, String path) throws NfsException {
         try {

@@ -152,7 +152,7 @@ final class Provisioner {
         if (!located.session().exists(located.dir())) {
             throw CsiException.notFound("source volume `" + volumeId + "` has no directory on the gateway");
         }
-        GatewayFiles.requireNoSymlinkOnTheWay(located.session(), located.dir(), "cloning volume " + volumeId);
+        GatewayFiles.requireRealDirectory(located.session(), located.dir(), "cloning volume " + volumeId);
         return located.dir();
     }
 
@@ -215,9 +215,14 @@ final class Provisioner {
         }
     }
 
-    /** Whether the volume's directory exists on the gateway. */
+    /**
+     * Whether the volume's directory exists on the gateway.
+     *
+     * @throws CsiException FAILED_PRECONDITION when a directory on the way to it is a symbolic link
+     */
     boolean exists(Located volume) {
         try {
+            GatewayFiles.requireNoSymlinkOnTheWay(volume.session(), volume.dir(), "volume " + volume.id().encode());
             return volume.session().exists(volume.dir());
         } catch (NfsException e) {
             throw GatewayFailures.of(e, "checking volume directory " + volume.dir());

@@ -40,7 +40,7 @@ final class Snapshots {
         NfsSession session = source.session();
         String recordPath = GatewayLayout.snapshotRecord(id.digest());
         try {
-            GatewayFiles.requireNoSymlinkOnTheWay(session, source.dir(), "CreateSnapshot of " + sourceId);
+            GatewayFiles.requireRealDirectory(session, source.dir(), "CreateSnapshot of " + sourceId);
             Optional<SnapshotRecord> existing = read(session, recordPath);
             if (existing.isPresent()) {
                 if (!existing.get().sourceVolumeId().equals(sourceId)) {

@@ -1,5 +1,6 @@
 package io.gatewaycsi.controller;
 
+import io.gatewaycsi.common.testing.TestCapabilities;
 import static org.assertj.core.api.Assertions.assertThat;
 import static io.gatewaycsi.common.testing.StatusCodes.codeOf;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -17,15 +18,9 @@ import io.gatewaycsi.csi.v1.ValidateVolumeCapabilitiesRequest;
 import io.gatewaycsi.csi.v1.Volume;
 import io.gatewaycsi.csi.v1.VolumeCapability;
 import io.gatewaycsi.csi.v1.VolumeContentSource;
-import io.gatewaycsi.nfs.NfsClient;
-import io.gatewaycsi.nfs.NfsSessionOptions;
 import io.gatewaycsi.nfs.testing.TestGateway;
-import io.grpc.ManagedChannel;
-import io.grpc.Server;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.inprocess.InProcessChannelBuilder;
-import io.grpc.inprocess.InProcessServerBuilder;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -35,7 +30,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.stream.Stream;
@@ -47,33 +41,22 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(TestGateway.class)
 class ControllerServiceGatewayTest {
 
-    private static final VolumeCapability RWX = VolumeCapability.newBuilder()
-            .setMount(VolumeCapability.MountVolume.getDefaultInstance())
-            .setAccessMode(VolumeCapability.AccessMode.newBuilder()
-                    .setMode(VolumeCapability.AccessMode.Mode.MULTI_NODE_MULTI_WRITER)).build();
+    private static final VolumeCapability RWX = TestCapabilities.RWX;
 
     private final TestGateway gateway = TestGateway.get();
     private final String area = "ctrl-" + UUID.randomUUID().toString().substring(0, 8);
-    private GatewaySessions sessions;
-    private Server server;
-    private ManagedChannel channel;
+    private InProcessController driver;
     private ControllerGrpc.ControllerBlockingStub controller;
 
     @BeforeEach
     void start() throws IOException {
-        sessions = new GatewaySessions(NfsClient.libnfs(), NfsSessionOptions.defaults().withCredentials(0, 0));
-        String name = "controller-" + UUID.randomUUID();
-        server = InProcessServerBuilder.forName(name).addService(new ControllerService(sessions, Set.of(), Map.of()))
-                .build().start();
-        channel = InProcessChannelBuilder.forName(name).build();
-        controller = ControllerGrpc.newBlockingStub(channel);
+        driver = new InProcessController();
+        controller = driver.stub;
     }
 
     @AfterEach
     void stop() {
-        channel.shutdownNow();
-        server.shutdownNow();
-        sessions.close();
+        driver.close();
     }
 
     private CreateVolumeRequest.Builder request(String name, String... parameters) {

@@ -77,7 +77,69 @@ final class Libc {
     private static final MethodHandle STATVFS = downcall("statvfs",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
 
+    // The new mount API (Linux 5.2+; MOVE_MOUNT_BENEATH since 6.5), <linux/mount.h> and <fcntl.h>
+    static final int AT_FDCWD = -100;
+    static final int AT_EMPTY_PATH = 0x1000;
+    static final int OPEN_TREE_CLONE = 1;
+    static final int OPEN_TREE_CLOEXEC = 02000000;
+    static final int MOVE_MOUNT_F_EMPTY_PATH = 0x4;
+    static final int MOVE_MOUNT_BENEATH = 0x200;
+    static final long MOUNT_ATTR_RDONLY = 0x1;
+
+    private static final MethodHandle OPEN_TREE = downcallIfPresent("open_tree",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle MOVE_MOUNT = downcallIfPresent("move_mount",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle MOUNT_SETATTR = downcallIfPresent("mount_setattr",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG));
+    private static final MethodHandle CLOSE = downcall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+
     private Libc() {
+    }
+
+    private static MethodHandle downcallIfPresent(String name, FunctionDescriptor descriptor) {
+        try {
+            return downcall(name, descriptor);
+        } catch (UnsatisfiedLinkError e) {
+            return null; // a C library older than glibc 2.36: callers fall back
+        }
+    }
+
+    /**
+     * Mounts a copy of the mount at {@code source} beneath the topmost mount at {@code target} (open_tree(2)
+     * with OPEN_TREE_CLONE, then move_mount(2) with MOVE_MOUNT_BENEATH), read-only if asked (mount_setattr(2));
+     * unmounting the top one afterwards then shows the new one with no moment in between. Returns 0 or the
+     * errno ({@code ENOSYS} when the C library lacks the calls; {@code EINVAL} from kernels before 6.5).
+     */
+    static int bindBeneath(String source, String target, boolean readOnly) {
+        if (OPEN_TREE == null || MOVE_MOUNT == null || MOUNT_SETATTR == null) {
+            return 38; // ENOSYS
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = captureState(arena);
+            int fd = (int) OPEN_TREE.invokeExact(state, AT_FDCWD, cString(arena, source),
+                    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+            if (fd < 0) {
+                return errno(state);
+            }
+            try {
+                if (readOnly) {
+                    MemorySegment attr = arena.allocate(32, 8); // struct mount_attr: set, clr, propagation, userns
+                    attr.set(JAVA_LONG, 0, MOUNT_ATTR_RDONLY);
+                    int rc = (int) MOUNT_SETATTR.invokeExact(state, fd, cString(arena, ""), AT_EMPTY_PATH, attr, 32L);
+                    if (rc != 0) {
+                        return errno(state);
+                    }
+                }
+                int rc = (int) MOVE_MOUNT.invokeExact(state, fd, cString(arena, ""), AT_FDCWD, cString(arena, target),
+                        MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_BENEATH);
+                return rc == 0 ? 0 : errno(state);
+            } finally {
+                int ignored = (int) CLOSE.invokeExact(state, fd);
+            }
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
     }
 
     /**

@@ -102,6 +102,31 @@ public final class Mounter {
     }
 
     /**
+     * Replaces the (dead) topmost mount at {@code target} by a bind mount of {@code source} with no moment in
+     * between at which {@code target} shows the directory underneath: the bind is mounted beneath the old
+     * mount (MOVE_MOUNT_BENEATH, Linux 6.5+), then the old one is detached. Where the kernel or the C library
+     * cannot mount beneath, the bind is mounted on top of the old mount instead, which stays below it until
+     * the target is torn down (every layer is).
+     *
+     * @return true when the old mount was replaced, false when the new one was stacked on it
+     * @throws MountException as {@link #bind}
+     */
+    public boolean replaceWithBind(Path source, Path target, boolean readOnly) throws IOException {
+        String from = absolute(source);
+        String to = absolute(target);
+        int errno = BlockingCalls.call("move_mount(MOVE_MOUNT_BENEATH)", target, deadline,
+                () -> Libc.bindBeneath(from, to, readOnly));
+        if (errno == Errno.ENOSYS.value() || errno == Errno.EINVAL.value()) {
+            bind(source, target, readOnly);
+            return false;
+        }
+        check("move_mount(MOVE_MOUNT_BENEATH)", target, errno);
+        // The old mount is on top now: detaching it shows the new one. It is dead, so no waiting on it.
+        umount2("umount2(MNT_DETACH)", target, Libc.MNT_DETACH);
+        return true;
+    }
+
+    /**
      * Unmounts the topmost mount at {@code target} (umount2(2), no flags).
      *
      * @throws MountException EINVAL when {@code target} is not a mount point, EBUSY when it is in use, ENOENT

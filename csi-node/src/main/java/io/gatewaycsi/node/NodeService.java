@@ -74,6 +74,7 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
     private final InFlight inFlight = new InFlight();
     private final NodeMetrics metrics;
     private final NodeEvents events;
+    private final NodePaths paths;
 
     /**
      * A node service without metrics or events (see the full constructor).
@@ -103,6 +104,7 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
         this.state = state;
         this.repair = new StagingRepair(stager, mounter, teardown, metrics, this.events);
         this.repairer = new Repairer(state, repair, inFlight, sidecar, Duration.ofSeconds(2));
+        this.paths = new NodePaths(config.allowedDirs(), mounter.deadline());
         metrics.countStagingMountsWith(this::stagingMountsByBackend);
     }
 
@@ -171,7 +173,7 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
             require(!request.getStagingTargetPath().isEmpty(), "staging_target_path must not be empty");
             require(request.hasVolumeCapability(), "volume_capability must be given");
             Capabilities.require(request.getVolumeCapability());
-            Path staging = absolute(request.getStagingTargetPath(), "staging_target_path");
+            Path staging = paths.checked(request.getStagingTargetPath(), "staging_target_path");
             StageSpec spec = stageSpec(request.getVolumeId(), request.getVolumeContextMap(),
                     request.getVolumeCapability(), staging);
             try (InFlight.Lock ignored = inFlight.acquire("volume:" + request.getVolumeId(), "NodeStageVolume")) {
@@ -218,7 +220,8 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
             state.save(mount, backend, claim, recorded.map(StagingState.Staged::fallback).orElse(null));
             return;
         }
-        Files.createDirectories(staging);
+        paths.requireNoSymlinks(staging, "staging_target_path", true);
+        createDirectory(staging, "staging_target_path");
         Stager.Outcome outcome = stager.stage(mount, backend);
         metrics.staged(outcome.backend());
         state.save(mount, backend, spec.claim(), outcome.fallback());
@@ -239,7 +242,7 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
         Rpcs.unary(responses, () -> {
             require(!request.getVolumeId().isEmpty(), "volume_id must not be empty");
             require(!request.getStagingTargetPath().isEmpty(), "staging_target_path must not be empty");
-            Path staging = absolute(request.getStagingTargetPath(), "staging_target_path");
+            Path staging = paths.checked(request.getStagingTargetPath(), "staging_target_path");
             try (InFlight.Lock ignored = inFlight.acquire("volume:" + request.getVolumeId(), "NodeUnstageVolume")) {
                 Optional<MountEntry> mounted = MountTable.read().topmost(staging);
                 if (mounted.isPresent()) {
@@ -271,8 +274,8 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
             require(!request.getStagingTargetPath().isEmpty(), "staging_target_path must not be empty: this driver"
                     + " stages volumes (STAGE_UNSTAGE_VOLUME)");
             Capabilities.require(request.getVolumeCapability());
-            Path staging = absolute(request.getStagingTargetPath(), "staging_target_path");
-            Path target = absolute(request.getTargetPath(), "target_path");
+            Path staging = paths.checked(request.getStagingTargetPath(), "staging_target_path");
+            Path target = paths.checked(request.getTargetPath(), "target_path");
             boolean readOnly = request.getReadonly() || Capabilities.isReadOnly(request.getVolumeCapability());
             Optional<ObjectRef> pod = ObjectRef.podOf(request.getVolumeContextMap());
             try (InFlight.Lock ignored = inFlight.acquire("target:" + target, "NodePublishVolume")) {
@@ -328,7 +331,8 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
             }
             staged = MountTable.read().topmost(staging).orElse(staged);
         }
-        Files.createDirectories(target);
+        paths.requireNoSymlinks(target, "target_path", true);
+        createDirectory(target, "target_path");
         mounter.bind(staging, target, readOnly);
         events.published(target, pod);
         LOG.info(LogLine.event("published").with("volume_id", request.getVolumeId()).with("target_path", target)
@@ -351,9 +355,25 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
         Rpcs.unary(responses, () -> {
             require(!request.getVolumeId().isEmpty(), "volume_id must not be empty");
             require(!request.getTargetPath().isEmpty(), "target_path must not be empty");
-            Path target = absolute(request.getTargetPath(), "target_path");
+            Path target = paths.checked(request.getTargetPath(), "target_path");
             try (InFlight.Lock ignored = inFlight.acquire("target:" + target, "NodeUnpublishVolume")) {
-                Teardown.Result result = teardown.unmountAndRemove(target);
+                // The target itself may be a link (removing it removes the link); a link on the way would make
+                // the removal land elsewhere.
+                paths.requireNoSymlinks(target, "target_path", false);
+                Teardown.Result result;
+                try {
+                    result = teardown.unmountAndRemove(target);
+                } catch (java.nio.file.DirectoryNotEmptyException e) {
+                    throw CsiException.failedPrecondition("target " + target + " is not a mount point and is not"
+                            + " empty; it was not published by this driver, or something wrote into it while it was"
+                            + " unmounted: not removing it");
+                } catch (MountException e) {
+                    if (e.errno() == Errno.EBUSY && e.operation().equals("rmdir")) {
+                        // other mounts lie below it: not a target of ours, or not ours alone
+                        throw CsiException.failedPrecondition(e.getMessage());
+                    }
+                    throw e;
+                }
                 metrics.unmounted("target", result.step());
                 LOG.info(LogLine.event("unpublished").with("volume_id", request.getVolumeId())
                         .with("target_path", target).with("step", result.step().label()).toString());
@@ -373,9 +393,10 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
         Rpcs.unary(responses, () -> {
             require(!request.getVolumeId().isEmpty(), "volume_id must not be empty");
             require(!request.getVolumePath().isEmpty(), "volume_path must not be empty");
-            if (!request.getVolumePath().startsWith("/") || request.getVolumePath().indexOf('\0') >= 0) {
-                throw CsiException.notFound("volume `" + request.getVolumeId() + "` is not mounted at `"
-                        + request.getVolumePath() + "` (not an absolute path)");
+            Optional<String> problem = paths.shapeAndPlace(request.getVolumePath(), "volume_path");
+            if (problem.isPresent()) {
+                throw CsiException.notFound("volume `" + request.getVolumeId() + "` is not mounted there: "
+                        + problem.get());
             }
             Path path = Path.of(request.getVolumePath()).normalize();
             if (MountTable.read().topmost(path).isEmpty()) {
@@ -429,12 +450,17 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
                 ObjectRef.claimOf(parameters.metadata()).orElse(null));
     }
 
-    private static Path absolute(String path, String field) {
-        if (!path.startsWith("/") || path.indexOf('\0') >= 0) {
-            throw CsiException.invalidArgument(field + " must be an absolute path without NUL bytes, got `"
-                    + path.replace("\0", "\\0") + "`");
+    /**
+     * Creates directory {@code path} and its missing parents; a path that cannot be one (a file is there, a
+     * parent is a file, a name is too long, the file system refuses) is INVALID_ARGUMENT.
+     */
+    private void createDirectory(Path path, String field) throws IOException {
+        try {
+            BlockingCalls.call("mkdir -p", path, mounter.deadline(), () -> Files.createDirectories(path));
+        } catch (java.nio.file.FileSystemException e) {
+            throw CsiException.invalidArgument(field + " " + path + " cannot be a directory to mount on: "
+                    + (e.getReason() != null ? e.getReason() : e.getClass().getSimpleName()));
         }
-        return Path.of(path).normalize();
     }
 
     private static void require(boolean condition, String message) {

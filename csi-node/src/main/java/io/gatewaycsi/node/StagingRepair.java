@@ -12,9 +12,14 @@ import java.util.logging.Logger;
 
 /**
  * Restores a broken staging mount (its mount helper died: ENOTCONN; the gateway handle went stale: ESTALE):
- * the bind mounts of every target published from it are taken down, the staging mount is removed with the
- * backend that owned it and made again, and the targets are bound again with their read-only flag, so the
- * same target paths serve the volume again. Each repair is counted in {@code gatewaycsi_node_repairs_total}
+ * the staging mount is removed with the backend that owned it and made again, and every target published
+ * from it gets a new bind mount with its read-only flag <em>in place of</em> its dead one
+ * ({@link Mounter#replaceWithBind}: mounted beneath the dead mount, which is then detached), so the same target
+ * paths serve the volume again. The dead mount is never unmounted first: between that unmount and the new bind
+ * the target path would show the bare directory underneath, on the node's own disk, and a pod (or anything in
+ * the host's mount namespace) writing there would see its writes and fsyncs succeed and then vanish under the
+ * new mount — the reliability tests caught exactly that. (Where the kernel cannot mount beneath, before Linux
+ * 6.5, the new bind goes on top and the dead one stays below until the target is torn down.) Each repair is counted in {@code gatewaycsi_node_repairs_total}
  * and reported as a {@value NodeEvents#REPAIRED} (or {@value NodeEvents#REPAIR_FAILED}) event on the claim and
  * on the pods of the re-bound targets.
  */
@@ -42,16 +47,19 @@ final class StagingRepair {
     }
 
     /**
-     * Why the mount at {@code staging} counts as broken: the errno in lower case ({@code enotconn},
-     * {@code estale}, {@code eio}), {@code error} when it could not be probed at all, or {@code null} when it
-     * answers (a probe that times out counts as answering: the gateway may just be slow).
+     * Why the mount at {@code staging} counts as broken, so that remounting it helps: the errno in lower case
+     * ({@code enotconn}: its mount helper is gone; {@code estale}: the gateway no longer knows its handle),
+     * {@code error} when it could not be probed at all, or {@code null} when it answers. A probe that times out
+     * counts as answering (the gateway may just be slow), and so does EIO: that is what a {@code soft} mount
+     * answers while its gateway is away, and tearing the mount down then would only break the pods' open files
+     * without bringing the gateway back (the reliability tests' 60 s link cuts saw exactly that).
      */
     String brokenCause(Path staging) {
         try {
             mounter.statvfs(staging);
             return null;
         } catch (MountException e) {
-            return e.meansBrokenMount() ? e.errno().name().toLowerCase(Locale.ROOT) : null;
+            return e.meansBrokenMount() && e.errno() != Errno.EIO ? e.errno().name().toLowerCase(Locale.ROOT) : null;
         } catch (IOException e) {
             return "error";
         }
@@ -64,9 +72,12 @@ final class StagingRepair {
      */
     static List<MountEntry> targetsOf(MountTable table, NfsMountRequest mount, Optional<MountEntry> staging) {
         List<MountEntry> candidates = staging.map(table::bindMountsOf).orElseGet(() -> table.bySource(mount.source()));
+        // Only the mount a path shows counts (an earlier repair leaves dead layers below live ones).
         return candidates.stream()
                 .filter(t -> staging.map(s -> s.fsType().equals(t.fsType())).orElse(t.isFuse() || t.isNfs()))
-                .filter(t -> !t.mountPoint().startsWith(mount.stagingPath())).toList();
+                .filter(t -> !t.mountPoint().startsWith(mount.stagingPath()))
+                .filter(t -> table.topmost(t.mountPoint()).map(top -> top.mountId() == t.mountId()).orElse(false))
+                .toList();
     }
 
     /**
@@ -91,15 +102,14 @@ final class StagingRepair {
                 .with("backend", backend).with("cause", cause).with("targets", targets.size()).toString());
         Stager.Outcome outcome;
         try {
-            for (MountEntry target : targets) {
-                metrics.unmounted("target", teardown.unmount(target.mountPoint()).step());
-            }
             if (broken.isPresent()) {
                 metrics.unmounted("staging", stager.unstage(mount.stagingPath(), broken.get().fsType()).step());
             }
             outcome = stager.stage(mount, mountBackend);
             for (MountEntry target : targets) {
-                mounter.bind(mount.stagingPath(), target.mountPoint(), target.readOnly());
+                if (mounter.replaceWithBind(mount.stagingPath(), target.mountPoint(), target.readOnly())) {
+                    metrics.unmounted("target", TeardownStep.LAZY);
+                }
             }
         } catch (IOException | RuntimeException e) {
             metrics.repaired(backend, cause, false);

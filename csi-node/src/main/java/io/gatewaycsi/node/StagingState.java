@@ -26,7 +26,8 @@ import java.util.logging.Logger;
  * properties file per staging path (named by the SHA-256 of the path), holding the mount request and the
  * volume's {@code mountBackend}, plus what events about it need: the claim it belongs to (when the controller
  * passed it in the volume context) and why it fell back to the mount helper, if it did. With it the node can
- * remount a staging mount whose mount helper died without waiting for kubelet. The directory is created with mode 0700; files are written atomically.
+ * remount a staging mount whose mount helper died without waiting for kubelet. The directory has mode 0700
+ * (set at start even when it exists); files are written atomically.
  */
 public final class StagingState {
 
@@ -52,6 +53,9 @@ public final class StagingState {
     public StagingState(Path dir) throws IOException {
         this.dir = dir;
         Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        // An existing directory (a hostPath kubelet made 0755, say) is narrowed too: the records name every
+        // volume on the node and where it is mounted.
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
     }
 
     /** Records a staging mount (replacing an earlier record of the same path). */

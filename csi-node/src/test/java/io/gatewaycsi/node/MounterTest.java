@@ -40,6 +40,30 @@ class MounterTest {
         }
     }
 
+    /**
+     * A repair replaces a target's dead bind mount without ever showing the directory underneath: the new
+     * bind goes beneath the old one, which is then detached; one layer remains, read-only if asked.
+     */
+    @Test
+    void replaceWithBindSwapsTheTopmostMountWithoutShowingTheDirectoryUnderneath() throws IOException {
+        Path old = Files.createDirectory(tmp.resolve("old"));
+        Files.writeString(old.resolve("which.txt"), "old");
+        Path fresh = Files.createDirectory(tmp.resolve("fresh"));
+        Files.writeString(fresh.resolve("which.txt"), "fresh");
+        Path target = Files.createDirectory(tmp.resolve("target"));
+        Files.writeString(target.resolve("underneath.txt"), "the node's own disk");
+        try (TestMounts mounts = new TestMounts()) {
+            mounter.bind(old, mounts.track(target));
+            assertThat(mounter.replaceWithBind(fresh, target, true)).as("replaced, not stacked").isTrue();
+            assertThat(target.resolve("which.txt")).hasContent("fresh");
+            assertThat(target.resolve("underneath.txt")).doesNotExist();
+            assertThat(MountTable.read().at(target)).as("one layer").hasSize(1);
+            assertThat(MountTable.read().topmost(target).orElseThrow().readOnly()).isTrue();
+            mounter.unmount(target);
+            assertThat(TestMounts.isMounted(target)).isFalse();
+        }
+    }
+
     @Test
     void aReadOnlyRemountMakesWritesFailWithErofs() throws IOException {
         Path source = Files.createDirectory(tmp.resolve("source"));

@@ -150,7 +150,10 @@ final class GatewayMount {
         try {
             NfsAttributes root;
             try {
-                root = Blocking.call("stat " + source, remaining(end), () -> session.stat(paths.root()));
+                root = Blocking.call("stat " + source, remaining(end), () -> {
+                    requireNoSymlinks(session, paths.root(), source);
+                    return session.stat(paths.root());
+                });
             } catch (NfsException e) {
                 throw gatewayFailure("cannot look up the volume's directory " + source, e);
             }
@@ -205,6 +208,25 @@ final class GatewayMount {
         } finally {
             if (!done) {
                 abandon(fuse, session, realStagingPath);
+            }
+        }
+    }
+
+    /**
+     * Refuses a volume whose directory, or a directory on the way to it, is a symbolic link on the gateway: a
+     * pod that can write the parent of a volume could swap the volume's directory (or one above it) for a link
+     * to another team's data, which libnfs would follow. Checked top-down with lstat at mount time. (Paths
+     * inside a mounted volume are resolved by the kernel, which never hands a FUSE file system a link to
+     * follow; a directory above the volume swapped while it is mounted is not re-checked.)
+     */
+    private static void requireNoSymlinks(NfsSession session, String root, String source) throws NfsException {
+        String current = io.gatewaycsi.nfs.NfsPaths.ROOT;
+        for (String component : io.gatewaycsi.nfs.NfsPaths.components(root)) {
+            current = io.gatewaycsi.nfs.NfsPaths.join(current, component);
+            if (session.lstat(current).isSymlink()) {
+                throw CsiException.failedPrecondition("cannot mount " + source + ": " + current + " is a symbolic"
+                        + " link on the gateway; the mount helper does not follow it out of the share's directory"
+                        + " for this volume");
             }
         }
     }

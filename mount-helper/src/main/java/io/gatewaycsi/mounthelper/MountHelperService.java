@@ -195,6 +195,11 @@ public final class MountHelperService extends MountHelperGrpc.MountHelperImplBas
             }
             MountEnvironment environment = env();
             String real = realStagingPath(staging);
+            if (!real.equals(staging)) {
+                // The node plugin passes real paths; a link planted on the way would move the mount elsewhere.
+                throw CsiException.invalidArgument("staging_path " + staging + " passes through a symbolic link (it"
+                        + " resolves to " + real + "); refusing to mount there");
+            }
             for (GatewayMount m : mounts.values()) {
                 if (m.realStagingPath().equals(real)) {
                     return answerExisting(m, spec);

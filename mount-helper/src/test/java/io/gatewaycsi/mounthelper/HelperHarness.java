@@ -53,8 +53,15 @@ final class HelperHarness implements AutoCloseable {
     }
 
     MountResponse mount(MountRequest.Builder request) {
+        MOUNTED.add(Path.of(request.getStagingPath()).toAbsolutePath().normalize().toString());
         return stub.withDeadlineAfter(60, TimeUnit.SECONDS).mount(request.build());
     }
+
+    /**
+     * Staging paths this JVM's tests asked to mount: the last-resort cleanup detaches only those, never the
+     * mounts of other test runs on the machine (the reliability suite's, a benchmark's).
+     */
+    static final java.util.Set<String> MOUNTED = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     void unmount(Path staging) {
         stub.withDeadlineAfter(30, TimeUnit.SECONDS).unmount(UnmountRequest.newBuilder()
@@ -77,11 +84,14 @@ final class HelperHarness implements AutoCloseable {
         detachLeftovers();
     }
 
-    /** Lazily detaches any fuse.gateway-csi mount still in the table (a failed test must not leave one). */
+    /**
+     * Lazily detaches any fuse.gateway-csi mount still in the table at a staging path this JVM's tests used (a
+     * failed test must not leave one).
+     */
     static void detachLeftovers() {
         try {
             for (MountTable.Entry e : MountTable.read()) {
-                if (e.fsType().equals(GatewayMount.FS_TYPE)) {
+                if (e.fsType().equals(GatewayMount.FS_TYPE) && MOUNTED.contains(e.mountPoint())) {
                     System.err.println("detaching leftover mount " + e.mountPoint());
                     Process p = new ProcessBuilder("fusermount3", "-u", "-z", e.mountPoint()).inheritIO().start();
                     p.waitFor(10, TimeUnit.SECONDS);
