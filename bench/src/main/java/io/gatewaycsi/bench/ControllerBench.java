@@ -384,13 +384,11 @@ final class ControllerBench {
                     + String.join("; ", failureMessages.stream().map(m -> "`" + m + "`").toList()));
         }
         if (pooledFailures > 0) {
-            report.note("**nfs-client bug (not a benchmark artefact):** concurrent creates in one directory through"
-                    + " one NfsSession fail with ENOENT for the directory, which exists: " + pooledFailures + " of "
-                    + CALLERS * PAIRS_PER_CALLER + " pairs with the controller's pool of 8 contexts for 16 callers (first: `"
-                    + (pooledMessages.isEmpty() ? "" : pooledMessages.getFirst()) + "`), and " + grpcFailures + " (gRPC) and "
-                    + rawFailures + " (raw) of " + attempted + " pairs per side with a context per caller. By hand it"
-                    + " reproduces with 2 threads on a pool of 1 (create, pwrite, fsync, close, rename, unlink in one"
-                    + " directory, 5 times each: 3 of 10 creates fail). Failed pairs are left out of the rates.");
+            report.note("Failures with the pool of 8 contexts for 16 callers: " + pooledFailures + " of "
+                    + CALLERS * PAIRS_PER_CALLER + " pairs (first: `"
+                    + (pooledMessages.isEmpty() ? "" : pooledMessages.getFirst()) + "`). Callers beyond the pool"
+                    + " wait for a context and take turns on it; nfs-client's NfsConcurrencyGatewayTest covers that"
+                    + " case. Failed pairs are left out of the rates.");
         }
         double grpcCpu = rounds.summary("grpc.cpu.jvm").median() + rounds.summary("grpc.cpu.gateway").median();
         double rawCpu = rounds.summary("raw.cpu.jvm").median() + rounds.summary("raw.cpu.gateway").median();

@@ -35,8 +35,8 @@ final class ControllerOptions {
     GatewaySessions sessions() {
         return new GatewaySessions(NfsClient.libnfs(), NfsSessionOptions.defaults()
                 .withTimeout(Duration.ofSeconds(nfsTimeoutSeconds)).withCredentials(nfsUid, nfsGid)
-                // One context per RPC thread (opened lazily): nfs-client mis-resolves paths when more threads
-                // than contexts share a session (bench/RESULTS.md, controller benchmark), so never let them.
+                // Up to one context per RPC thread, opened as concurrent calls need them: no RPC waits for
+                // another's gateway round trips.
                 .withMaxContexts(RPC_THREADS));
     }
 

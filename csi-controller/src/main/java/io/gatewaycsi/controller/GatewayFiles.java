@@ -9,6 +9,7 @@ import io.gatewaycsi.nfs.OpenFlags;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.util.List;
+import java.util.Optional;
 
 /** Small-file and directory helpers over an {@link NfsSession} (paths absolute within the share). */
 final class GatewayFiles {
@@ -49,8 +50,23 @@ final class GatewayFiles {
         session.rename(temporary, path);
     }
 
-    /** Reads a small file whole; at most {@link #MAX_RECORD_BYTES}. */
-    static byte[] readSmall(NfsSession session, String path) throws NfsException {
+    /**
+     * Reads a small file whole (at most {@link #MAX_RECORD_BYTES}), or nothing when it does not exist. Asks
+     * with lstat first: an NFSv4 OPEN of a missing file costs nfs-client one of its contexts.
+     */
+    static Optional<byte[]> readSmallIfExists(NfsSession session, String path) throws NfsException {
+        try {
+            session.lstat(path);
+            return Optional.of(readSmall(session, path));
+        } catch (NfsException e) {
+            if (e.isNotFound()) {
+                return Optional.empty();
+            }
+            throw e;
+        }
+    }
+
+    private static byte[] readSmall(NfsSession session, String path) throws NfsException {
         try (NfsFile file = session.open(path, OpenFlags.O_RDONLY)) {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             ByteBuffer buffer = ByteBuffer.allocate(8192);

@@ -263,12 +263,7 @@ final class Provisioner {
 
     private static Optional<VolumeRecord> readRecord(NfsSession session, String path) throws NfsException {
         try {
-            return Optional.of(VolumeRecord.parse(GatewayFiles.readSmall(session, path)));
-        } catch (NfsException e) {
-            if (e.isNotFound()) {
-                return Optional.empty();
-            }
-            throw e;
+            return GatewayFiles.readSmallIfExists(session, path).map(VolumeRecord::parse);
         } catch (IllegalArgumentException e) {
             throw CsiException.internal("the volume record " + path + " on the gateway is damaged: " + e.getMessage()
                     + "; remove it to let the volume be created again", e);

@@ -153,12 +153,7 @@ final class Snapshots {
 
     private static Optional<SnapshotRecord> read(NfsSession session, String path) throws NfsException {
         try {
-            return Optional.of(SnapshotRecord.parse(GatewayFiles.readSmall(session, path)));
-        } catch (NfsException e) {
-            if (e.isNotFound()) {
-                return Optional.empty();
-            }
-            throw e;
+            return GatewayFiles.readSmallIfExists(session, path).map(SnapshotRecord::parse);
         } catch (IllegalArgumentException e) {
             throw CsiException.internal("the snapshot record " + path + " on the gateway is damaged: "
                     + e.getMessage() + "; delete the snapshot", e);

@@ -26,10 +26,29 @@ public final class MountTable {
     /** The deadline of {@link #read()}. */
     public static final Duration DEFAULT_DEADLINE = Duration.ofSeconds(5);
 
-    private final List<MountEntry> entries;
+    /*
+     * A node with hundreds of published targets has hundreds of lines, and every node RPC reads the table, so
+     * lines are only indexed (their bounds and the span of the mount point field, still escaped) and checked;
+     * a line becomes a MountEntry when a query matches it or asks for every entry. Queries by mount point
+     * compare the escaped field with the wanted path as they decode it, allocating nothing per line.
+     */
+    private final String text;
+    private final int count;
+    private final int[] lineFrom;
+    private final int[] lineTo;
+    private final int[] pointFrom;
+    private final int[] pointTo;
+    /** Parsed lines; filled on demand (a racy fill is harmless: entries are immutable and equal). */
+    private final MountEntry[] parsed;
 
-    private MountTable(List<MountEntry> entries) {
-        this.entries = List.copyOf(entries);
+    private MountTable(String text, int count, int[] lineFrom, int[] lineTo, int[] pointFrom, int[] pointTo) {
+        this.text = text;
+        this.count = count;
+        this.lineFrom = lineFrom;
+        this.lineTo = lineTo;
+        this.pointFrom = pointFrom;
+        this.pointTo = pointTo;
+        this.parsed = new MountEntry[count];
     }
 
     /** Reads /proc/self/mountinfo within {@link #DEFAULT_DEADLINE}. */
@@ -62,14 +81,111 @@ public final class MountTable {
      *                                  separator, or has a non-numeric ID or device
      */
     public static MountTable parse(String mountinfo) {
-        List<MountEntry> entries = new ArrayList<>();
-        String[] lines = mountinfo.split("\n", -1);
-        for (int i = 0; i < lines.length; i++) {
-            if (!lines[i].isBlank()) {
-                entries.add(parseLine(lines[i], i + 1));
+        int capacity = 16;
+        int[] from = new int[capacity];
+        int[] to = new int[capacity];
+        int[] pointFrom = new int[capacity];
+        int[] pointTo = new int[capacity];
+        int count = 0;
+        int number = 0;
+        int start = 0;
+        while (start <= mountinfo.length()) {
+            int newline = mountinfo.indexOf('\n', start);
+            int end = newline < 0 ? mountinfo.length() : newline;
+            number++;
+            if (!isBlank(mountinfo, start, end)) {
+                if (count == capacity) {
+                    capacity *= 2;
+                    from = Arrays.copyOf(from, capacity);
+                    to = Arrays.copyOf(to, capacity);
+                    pointFrom = Arrays.copyOf(pointFrom, capacity);
+                    pointTo = Arrays.copyOf(pointTo, capacity);
+                }
+                long point = indexLine(mountinfo, start, end);
+                if (point < 0) {
+                    parseLine(mountinfo.substring(start, end), number); // throws, saying what is wrong
+                    point = pointSpan(mountinfo, start, end); // a line only the full parse accepts
+                }
+                from[count] = start;
+                to[count] = end;
+                pointFrom[count] = (int) (point >>> 32);
+                pointTo[count] = (int) point;
+                count++;
+            }
+            start = end + 1;
+        }
+        return new MountTable(mountinfo, count, from, to, pointFrom, pointTo);
+    }
+
+    private static boolean isBlank(String text, int from, int to) {
+        for (int i = from; i < to; i++) {
+            if (!Character.isWhitespace(text.charAt(i))) {
+                return false;
             }
         }
-        return new MountTable(entries);
+        return true;
+    }
+
+    /**
+     * Checks line [{@code from}, {@code to}) as {@link #parseLine} would, without allocating: at least ten
+     * space-separated fields, the first {@code -} field at index 6 or later with three or more fields after
+     * it, decimal IDs and a {@code MAJOR:MINOR} device. Returns the mount point field's span (start in the
+     * high, end in the low 32 bits), or -1 when the line needs the full parse to say what is wrong.
+     */
+    private static long indexLine(String text, int from, int to) {
+        int field = 0;
+        int separator = -1;
+        long point = -1;
+        int fieldStart = from;
+        for (int i = from; i <= to; i++) {
+            if (i < to && text.charAt(i) != ' ') {
+                continue;
+            }
+            boolean valid = switch (field) {
+                case 0, 1 -> isDecimal(text, fieldStart, i);
+                case 2 -> isDevice(text, fieldStart, i);
+                default -> true;
+            };
+            if (!valid) {
+                return -1;
+            }
+            if (field == 4) {
+                point = ((long) fieldStart << 32) | i;
+            }
+            if (separator < 0 && i - fieldStart == 1 && text.charAt(fieldStart) == '-') {
+                separator = field;
+            }
+            field++;
+            fieldStart = i + 1;
+        }
+        return field < 10 || separator < 6 || field - separator < 4 ? -1 : point;
+    }
+
+    private static long pointSpan(String text, int from, int to) {
+        int start = from;
+        for (int field = 0; field < 4; field++) {
+            start = text.indexOf(' ', start) + 1;
+        }
+        int end = text.indexOf(' ', start);
+        return ((long) start << 32) | (end < 0 || end > to ? to : end);
+    }
+
+    private static boolean isDecimal(String text, int from, int to) {
+        if (to - from < 1 || to - from > 9) {
+            return false;
+        }
+        for (int i = from; i < to; i++) {
+            char c = text.charAt(i);
+            if (c < '0' || c > '9') {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean isDevice(String text, int from, int to) {
+        int colon = text.indexOf(':', from);
+        return colon > 0 && colon < to && isDecimal(text, from, colon) && isDecimal(text, colon + 1, to);
     }
 
     private static MountEntry parseLine(String line, int number) {
@@ -123,9 +239,40 @@ public final class MountTable {
         return index < text.length() && text.charAt(index) >= '0' && text.charAt(index) <= '7';
     }
 
+    /** The mount on indexed line {@code i}, parsed on first use. */
+    private MountEntry entry(int i) {
+        MountEntry entry = parsed[i];
+        if (entry == null) {
+            entry = parseLine(text.substring(lineFrom[i], lineTo[i]), i + 1);
+            parsed[i] = entry;
+        }
+        return entry;
+    }
+
+    /** Whether line {@code i}'s mount point, decoded, is exactly {@code wanted}. */
+    private boolean mountPointIs(int i, String wanted) {
+        int at = 0;
+        int end = pointTo[i];
+        for (int j = pointFrom[i]; j < end; j++) {
+            char c = text.charAt(j);
+            if (c == '\\' && j + 3 < end && isOctal(text, j + 1) && isOctal(text, j + 2) && isOctal(text, j + 3)) {
+                c = (char) ((text.charAt(j + 1) - '0') * 64 + (text.charAt(j + 2) - '0') * 8 + text.charAt(j + 3) - '0');
+                j += 3;
+            }
+            if (at == wanted.length() || wanted.charAt(at++) != c) {
+                return false;
+            }
+        }
+        return at == wanted.length();
+    }
+
     /** Every mount, in the kernel's order. */
     public List<MountEntry> entries() {
-        return entries;
+        List<MountEntry> all = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            all.add(entry(i));
+        }
+        return all;
     }
 
     /**
@@ -133,8 +280,13 @@ public final class MountTable {
      * it is not a mount point.
      */
     public List<MountEntry> at(Path mountPoint) {
-        Path wanted = normal(mountPoint);
-        List<MountEntry> here = entries.stream().filter(e -> e.mountPoint().equals(wanted)).toList();
+        String wanted = normal(mountPoint).toString();
+        List<MountEntry> here = new ArrayList<>(1);
+        for (int i = 0; i < count; i++) {
+            if (mountPointIs(i, wanted)) {
+                here.add(entry(i));
+            }
+        }
         if (here.size() < 2) {
             return here;
         }
@@ -159,26 +311,31 @@ public final class MountTable {
 
     /** Whether something is mounted at {@code path}. */
     public boolean isMountPoint(Path path) {
-        Path wanted = normal(path);
-        return entries.stream().anyMatch(e -> e.mountPoint().equals(wanted));
+        String wanted = normal(path).toString();
+        for (int i = 0; i < count; i++) {
+            if (mountPointIs(i, wanted)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The mounts strictly inside directory {@code dir} (not at it), e.g. to refuse removing it. */
     public List<MountEntry> under(Path dir) {
         Path base = normal(dir);
-        return entries.stream()
+        return entries().stream()
                 .filter(e -> e.mountPoint().startsWith(base) && !e.mountPoint().equals(base))
                 .toList();
     }
 
     /** The mounts whose source (field 10) is exactly {@code source}, e.g. {@code 10.0.0.2:/export/vol}. */
     public List<MountEntry> bySource(String source) {
-        return entries.stream().filter(e -> e.source().equals(source)).toList();
+        return entries().stream().filter(e -> e.source().equals(source)).toList();
     }
 
     /** The mount with ID {@code mountId}. */
     public Optional<MountEntry> byId(int mountId) {
-        return entries.stream().filter(e -> e.mountId() == mountId).findFirst();
+        return entries().stream().filter(e -> e.mountId() == mountId).findFirst();
     }
 
     /**
@@ -186,7 +343,7 @@ public final class MountTable {
      * under {@code staging}'s root): the publish bind mounts of a staging mount, wherever they are.
      */
     public List<MountEntry> bindMountsOf(MountEntry staging) {
-        return entries.stream()
+        return entries().stream()
                 .filter(e -> e.mountId() != staging.mountId() && e.showsPartOf(staging))
                 .toList();
     }

@@ -101,36 +101,46 @@ final class NodePaths {
      */
     void requireNoSymlinks(Path path, String field, boolean includingLast) throws IOException {
         Path root = allowedRoot(path).orElseThrow();
+        Optional<Path> link;
+        try {
+            // One hand-off for the whole walk: its lstat calls are on local directories, or all stuck together.
+            link = BlockingCalls.call("lstat", path, deadline, () -> firstSymlink(root, path, includingLast));
+        } catch (MountException e) {
+            if (e.isTimeout()) {
+                throw CsiException.deadlineExceeded("checking " + field + ": " + e.getMessage());
+            }
+            throw e;
+        }
+        if (link.isPresent()) {
+            throw CsiException.invalidArgument(field + " `" + printable(path.toString()) + "` passes through the"
+                    + " symbolic link " + printable(link.get().toString()) + "; refusing to follow it");
+        }
+    }
+
+    /**
+     * The first symbolic link on the way from {@code root} (exclusive) to {@code path}, the last component
+     * only when {@code includingLast}; stops at the first component that does not exist or is no directory.
+     */
+    private static Optional<Path> firstSymlink(Path root, Path path, boolean includingLast) throws IOException {
         Path current = root;
         Path relative = root.relativize(path);
-        int count = relative.getNameCount();
+        int count = relative.getNameCount() - (includingLast ? 0 : 1);
         for (int i = 0; i < count; i++) {
             current = current.resolve(relative.getName(i));
-            boolean last = i == count - 1;
-            if (last && !includingLast) {
-                return;
-            }
-            Path at = current;
             BasicFileAttributes attributes;
             try {
-                attributes = BlockingCalls.call("lstat", at, deadline,
-                        () -> Files.readAttributes(at, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS));
+                attributes = Files.readAttributes(current, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
             } catch (NoSuchFileException e) {
-                return;
-            } catch (MountException e) {
-                if (e.isTimeout()) {
-                    throw CsiException.deadlineExceeded("checking " + field + ": " + e.getMessage());
-                }
-                throw e;
+                return Optional.empty();
             }
             if (attributes.isSymbolicLink()) {
-                throw CsiException.invalidArgument(field + " `" + printable(path.toString()) + "` passes through the"
-                        + " symbolic link " + printable(at.toString()) + "; refusing to follow it");
+                return Optional.of(current);
             }
             if (!attributes.isDirectory()) {
-                return;
+                return Optional.empty();
             }
         }
+        return Optional.empty();
     }
 
     private static String printable(String text) {

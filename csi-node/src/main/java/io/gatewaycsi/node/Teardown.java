@@ -77,22 +77,32 @@ public final class Teardown {
      * @throws IOException    when the mount table cannot be read in time
      */
     public Result unmount(Path target) throws IOException {
+        return unmountAll(target).result();
+    }
+
+    /** What {@link #unmount} did, and the mount table read last (after the last unmount, if it made one). */
+    private record Unmounted(Result result, MountTable after) {
+    }
+
+    private Unmounted unmountAll(Path target) throws IOException {
         TeardownStep worst = TeardownStep.NOT_MOUNTED;
         List<String> escalation = new ArrayList<>();
         int layers = 0;
-        while (table().isMountPoint(target)) {
+        MountTable table;
+        while ((table = table()).isMountPoint(target)) {
             if (layers == MAX_LAYERS) {
                 throw MountException.refused("teardown", target, Errno.EBUSY, "more than " + MAX_LAYERS
                         + " mounts are stacked there; something keeps mounting it");
             }
             TeardownStep step = unmountTopmost(target, escalation);
             if (step == TeardownStep.NOT_MOUNTED) {
+                table = table(); // it went away meanwhile: the table read above is out of date
                 break;
             }
             worst = worst.max(step);
             layers++;
         }
-        return new Result(worst, layers, escalation);
+        return new Unmounted(new Result(worst, layers, escalation), table);
     }
 
     /**
@@ -104,8 +114,9 @@ public final class Teardown {
      * @throws java.nio.file.DirectoryNotEmptyException when the unmounted directory still has content
      */
     public Result unmountAndRemove(Path target) throws IOException {
-        Result result = unmount(target);
-        MountTable table = table();
+        Unmounted unmounted = unmountAll(target);
+        Result result = unmounted.result();
+        MountTable table = unmounted.after();
         if (table.isMountPoint(target)) {
             throw MountException.refused("rmdir", target, Errno.EBUSY, "it is still a mount point");
         }

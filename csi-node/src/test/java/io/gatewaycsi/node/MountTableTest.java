@@ -99,6 +99,33 @@ class MountTableTest {
         assertThat(table.byId(82).orElseThrow().root()).isEqualTo("/tmp/mi.ih25/src dir/sub");
     }
 
+    /**
+     * Lookups by mount point decode the escaped field as they compare (nothing is parsed for lines that do not
+     * match): every decoded mount point finds exactly the entries the full parse gives it, and a path that
+     * differs only by a missing escape, a suffix or a prefix finds none.
+     */
+    @Test
+    void lookupsByMountPointAgreeWithTheFullParseOnEveryRealLine() throws IOException {
+        for (String sample : List.of("mountinfo-escapes-propagation.txt", "mountinfo-vm.txt")) {
+            MountTable table = MountTable.parse(resource(sample));
+            for (MountEntry entry : table.entries()) {
+                Path point = entry.mountPoint();
+                assertThat(table.at(point)).as(sample + ": " + point)
+                        .containsExactlyInAnyOrderElementsOf(table.entries().stream()
+                                .filter(e -> e.mountPoint().equals(point)).toList());
+                assertThat(table.isMountPoint(point)).isTrue();
+                assertThat(table.isMountPoint(Path.of(point + "x"))).isFalse();
+                if (point.getParent() != null && !table.isMountPoint(point.getParent())) {
+                    assertThat(table.at(point.getParent())).isEmpty();
+                }
+            }
+        }
+        MountTable escaped = MountTable.parse("5 1 0:3 / /mnt/a\\040b rw - tmpfs tmpfs rw\n");
+        assertThat(escaped.isMountPoint(Path.of("/mnt/a b"))).isTrue();
+        assertThat(escaped.isMountPoint(Path.of("/mnt/a\\040b"))).as("the escape is not the path").isFalse();
+        assertThat(escaped.isMountPoint(Path.of("/mnt/a"))).isFalse();
+    }
+
     @Test
     void keepsOptionalPropagationFieldsFromRealLines() throws IOException {
         MountTable table = MountTable.parse(resource("mountinfo-escapes-propagation.txt"));

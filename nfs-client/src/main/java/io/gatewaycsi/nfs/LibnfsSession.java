@@ -212,12 +212,16 @@ final class LibnfsSession implements NfsSession {
 
     /**
      * Whether to retry a failed call, and after how many nanoseconds (-1: do not). Retried: a call whose
-     * context's NFSv4 state was gone (once more, on a fresh context); a call on a reused context whose
+     * context's NFSv4 state was gone (once more, on a fresh context); a create that raced (up to three
+     * times); a call on a reused context whose
      * connection turned out dead; DELAY/GRACE/JUKEBOX replies with backoff until the timeout.
      */
     private long retryAfter(NfsException e, NativeContext ctx, boolean reused, int attempt, long start) {
         NativeContext.Failure f = ctx.failure();
         if (f == NativeContext.Failure.STATE && attempt < 2) {
+            return 0;
+        }
+        if (e instanceof CreateRaced && attempt < 3) {
             return 0;
         }
         if (f == NativeContext.Failure.CONNECTION && reused && attempt < 2) {
@@ -328,41 +332,56 @@ final class LibnfsSession implements NfsSession {
      * always true): without O_EXCL an existing file fails with EEXIST, the mode is only applied with O_EXCL,
      * and the exclusive-create verifier is left in the new file's atime and mtime. So: open the existing file
      * if there is one, otherwise create it exclusively, then SETATTR mode and both times (server clock).
+     * Whether it exists is asked with GETATTR, not with an OPEN that may fail: a failed OPEN retires the
+     * context ({@link NativeContext.Failure#RETIRED}). When another client creates or removes the file in
+     * between, the OPEN fails and the create starts over on another context ({@link CreateRaced}).
      */
     private MemorySegment create4(NativeContext ctx, String op, String path, int flags, int mode)
             throws NfsException {
         int base = flags & ~(OpenFlags.O_CREAT | OpenFlags.O_EXCL);
         boolean exclusive = (flags & OpenFlags.O_EXCL) != 0;
-        for (int round = 0; ; round++) {
-            if (!exclusive) {
-                try {
-                    return ctx.open(op, path, base, null);
-                } catch (NfsException e) {
-                    if (!e.isNotFound() || ctx.isFailed()) {
-                        throw e;
-                    }
-                }
-            }
-            MemorySegment fh;
+        if (!exclusive && exists(ctx, op, path)) {
             try {
-                fh = ctx.open(op, path, (base & ~OpenFlags.O_TRUNC) | OpenFlags.O_CREAT | OpenFlags.O_EXCL, mode);
+                return ctx.open(op, path, base, null);
             } catch (NfsException e) {
-                if (exclusive || !e.isAlreadyExists() || ctx.isFailed() || round >= 3) {
-                    throw e;
-                }
-                continue; // created by someone else in between: open it
+                throw e.isNotFound() ? new CreateRaced(e) : e;
             }
+        }
+        MemorySegment fh;
+        try {
+            fh = ctx.open(op, path, (base & ~OpenFlags.O_TRUNC) | OpenFlags.O_CREAT | OpenFlags.O_EXCL, mode);
+        } catch (NfsException e) {
+            throw !exclusive && e.isAlreadyExists() ? new CreateRaced(e) : e;
+        }
+        try {
+            setattrOn(ctx, op, path, false, new Nfs4Attrs.Builder().mode(mode).timesNow().build());
+        } catch (NfsException e) {
             try {
-                setattrOn(ctx, op, path, false, new Nfs4Attrs.Builder().mode(mode).timesNow().build());
-            } catch (NfsException e) {
-                try {
-                    ctx.close(path, fh);
-                } catch (NfsException suppressed) {
-                    e.addSuppressed(suppressed);
-                }
-                throw e;
+                ctx.close(path, fh);
+            } catch (NfsException suppressed) {
+                e.addSuppressed(suppressed);
             }
-            return fh;
+            throw e;
+        }
+        return fh;
+    }
+
+    private static boolean exists(NativeContext ctx, String op, String path) throws NfsException {
+        try {
+            ctx.stat(op, path, true);
+            return true;
+        } catch (NfsException e) {
+            if (e.isNotFound()) {
+                return false;
+            }
+            throw e;
+        }
+    }
+
+    /** A create without O_EXCL that raced with another client creating or removing the file: start over. */
+    private static final class CreateRaced extends NfsException {
+        CreateRaced(NfsException e) {
+            super(e.operation(), e.path(), e.target(), e.errno(), e.libnfsError(), false, e);
         }
     }
 

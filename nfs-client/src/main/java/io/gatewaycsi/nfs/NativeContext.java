@@ -31,7 +31,15 @@ import java.util.function.BooleanSupplier;
 final class NativeContext {
     /** Why a context can no longer be used. */
     enum Failure {
-        NONE, TIMEOUT, CONNECTION, STATE
+        NONE, TIMEOUT, CONNECTION, STATE,
+        /**
+         * Still connected, but its NFSv4.0 open-owner sequence ID is out of step with the gateway's (RFC 7530
+         * section 9.1.7): the gateway counted a failed OPEN that libnfs 4.0 did not (it steps the ID only
+         * when the OPEN succeeds). Its next OPEN would be taken for a retransmission and answered with the
+         * failed one's error while the owner holds open files, so it is retired: not lent again, destroyed
+         * when returned; its open files are reopened on other contexts when next used.
+         */
+        RETIRED
     }
 
     /** libnfs 4.0 accepts replies of at most 1 MiB + 4 KiB ({@code NFS_MAX_XFER_SIZE}); larger kill the connection. */
@@ -737,10 +745,21 @@ final class NativeContext {
     MemorySegment open(String op, String path, int flags, Integer mode) throws NfsException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment p = a.allocateFrom(path);
-            MemorySegment fh = call(op, path, t -> mode == null
-                    ? (int) lib.openAsync.invokeExact(nfs, p, flags, lib.nfsCallback, t)
-                    : (int) lib.createAsync.invokeExact(nfs, p, flags, (int) mode, lib.nfsCallback, t),
-                    (st, d) -> d);
+            MemorySegment fh;
+            try {
+                fh = call(op, path, t -> mode == null
+                        ? (int) lib.openAsync.invokeExact(nfs, p, flags, lib.nfsCallback, t)
+                        : (int) lib.createAsync.invokeExact(nfs, p, flags, (int) mode, lib.nfsCallback, t),
+                        (st, d) -> d);
+            } catch (NfsException e) {
+                if (version == NfsVersion.V4 && !isFailed() && NfsStatus.inText(e.libnfsError()) != null) {
+                    // The gateway answered the COMPOUND with an error: if it was the OPEN that failed, the
+                    // gateway stepped the open-owner's sequence ID and libnfs did not.
+                    markFailed(Failure.RETIRED, "open-owner sequence ID out of step after a failed OPEN: "
+                            + e.libnfsError());
+                }
+                throw e;
+            }
             lastStatefulNanos = System.nanoTime();
             return fh;
         }
