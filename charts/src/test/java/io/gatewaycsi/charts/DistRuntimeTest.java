@@ -68,6 +68,22 @@ class DistRuntimeTest {
         return new TreeSet<>(Arrays.asList(out.split(",")));
     }
 
+    /**
+     * The runtime carries the default CDS archive for the launcher's flags (jlink makes none): with
+     * {@code -Xshare:on} the JVM refuses to start unless it can map the archive, so this fails without it.
+     */
+    @Test
+    void theLaunchersJvmMapsTheJdkClassesFromTheRuntimesCdsArchive() throws Exception {
+        assertThat(Repo.dist().resolve("runtime/lib/server/classes_coh.jsa")).isRegularFile();
+        ProcessBuilder builder = new ProcessBuilder(Repo.dist().resolve("bin/gateway-csi").toString(), "--version")
+                .redirectErrorStream(true);
+        builder.environment().put("GATEWAY_CSI_JAVA_OPTS", "-Xshare:on");
+        Process version = builder.start();
+        String out = new String(version.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(version.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(version.exitValue()).as(out).isZero();
+    }
+
     @Test
     void theLauncherRunsEveryRolesHelpAndTheVersion() throws Exception {
         for (String role : List.of("controller", "node", "mount-helper", "all")) {
