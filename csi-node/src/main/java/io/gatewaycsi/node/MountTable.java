@@ -251,19 +251,36 @@ public final class MountTable {
 
     /** Whether line {@code i}'s mount point, decoded, is exactly {@code wanted}. */
     private boolean mountPointIs(int i, String wanted) {
+        return decodedMatch(i, wanted) == wanted.length() + 1;
+    }
+
+    /** Whether line {@code i}'s mount point, decoded, starts with {@code prefix} and is longer. */
+    private boolean mountPointExtends(int i, String prefix) {
+        return decodedMatch(i, prefix) == prefix.length();
+    }
+
+    /**
+     * Compares line {@code i}'s decoded mount point with {@code wanted}: {@code wanted.length() + 1} when they
+     * are equal, {@code wanted.length()} when the mount point starts with {@code wanted} and goes on, -1
+     * otherwise. Decodes the kernel's {@code \ooo} escapes as it goes, as {@link #unescape} does.
+     */
+    private int decodedMatch(int i, String wanted) {
         int at = 0;
         int end = pointTo[i];
         for (int j = pointFrom[i]; j < end; j++) {
+            if (at == wanted.length()) {
+                return at;
+            }
             char c = text.charAt(j);
             if (c == '\\' && j + 3 < end && isOctal(text, j + 1) && isOctal(text, j + 2) && isOctal(text, j + 3)) {
                 c = (char) ((text.charAt(j + 1) - '0') * 64 + (text.charAt(j + 2) - '0') * 8 + text.charAt(j + 3) - '0');
                 j += 3;
             }
-            if (at == wanted.length() || wanted.charAt(at++) != c) {
-                return false;
+            if (wanted.charAt(at++) != c) {
+                return -1;
             }
         }
-        return at == wanted.length();
+        return at == wanted.length() ? at + 1 : -1;
     }
 
     /** Every mount, in the kernel's order. */
@@ -322,10 +339,15 @@ public final class MountTable {
 
     /** The mounts strictly inside directory {@code dir} (not at it), e.g. to refuse removing it. */
     public List<MountEntry> under(Path dir) {
-        Path base = normal(dir);
-        return entries().stream()
-                .filter(e -> e.mountPoint().startsWith(base) && !e.mountPoint().equals(base))
-                .toList();
+        String base = normal(dir).toString();
+        String prefix = base.endsWith("/") ? base : base + "/";
+        List<MountEntry> inside = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            if (mountPointExtends(i, prefix)) {
+                inside.add(entry(i));
+            }
+        }
+        return inside;
     }
 
     /** The mounts whose source (field 10) is exactly {@code source}, e.g. {@code 10.0.0.2:/export/vol}. */

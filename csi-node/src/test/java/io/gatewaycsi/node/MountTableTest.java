@@ -101,8 +101,9 @@ class MountTableTest {
 
     /**
      * Lookups by mount point decode the escaped field as they compare (nothing is parsed for lines that do not
-     * match): every decoded mount point finds exactly the entries the full parse gives it, and a path that
-     * differs only by a missing escape, a suffix or a prefix finds none.
+     * match): every decoded mount point finds exactly the entries the full parse gives it, every directory on
+     * its way exactly the mounts below it, and a path that differs only by a missing escape, a suffix or a
+     * prefix finds none.
      */
     @Test
     void lookupsByMountPointAgreeWithTheFullParseOnEveryRealLine() throws IOException {
@@ -118,12 +119,21 @@ class MountTableTest {
                 if (point.getParent() != null && !table.isMountPoint(point.getParent())) {
                     assertThat(table.at(point.getParent())).isEmpty();
                 }
+                for (Path dir = point; dir != null; dir = dir.getParent()) {
+                    Path base = dir;
+                    assertThat(table.under(base)).as(sample + ": under " + base)
+                            .containsExactlyInAnyOrderElementsOf(table.entries().stream()
+                                    .filter(e -> e.mountPoint().startsWith(base) && !e.mountPoint().equals(base))
+                                    .toList());
+                }
             }
         }
         MountTable escaped = MountTable.parse("5 1 0:3 / /mnt/a\\040b rw - tmpfs tmpfs rw\n");
         assertThat(escaped.isMountPoint(Path.of("/mnt/a b"))).isTrue();
         assertThat(escaped.isMountPoint(Path.of("/mnt/a\\040b"))).as("the escape is not the path").isFalse();
         assertThat(escaped.isMountPoint(Path.of("/mnt/a"))).isFalse();
+        assertThat(escaped.under(Path.of("/mnt/a"))).as("a sibling's prefix is not a parent").isEmpty();
+        assertThat(escaped.under(Path.of("/mnt"))).hasSize(1);
     }
 
     @Test

@@ -169,6 +169,15 @@ final class Libnfs {
     final MethodHandle lutimesAsync;       // (nfs, path, struct timeval times[2], cb, priv)
     final MethodHandle statvfs64Async;     // (nfs, path, cb, priv) -> data: struct nfs_statvfs_64 *
     final MethodHandle nfs4CompoundAsync;  // int rpc_nfs4_compound_async(rpc, rpc_cb, COMPOUND4args *, priv)
+    // A COMPOUND with an encode buffer of our size (rpc_nfs4_compound_async's is a fixed 4 KiB): rpc_pdu *
+    // rpc_allocate_pdu2(rpc, program, version, procedure, rpc_cb, priv, zdrproc_t decode, int decode_bufsize,
+    // size_t alloc_hint); bool_t zdr_COMPOUND4args(ZDR *, COMPOUND4args *); int rpc_queue_pdu(rpc, pdu);
+    // void rpc_free_pdu(rpc, pdu); zdr_COMPOUND4res is the reply decoder.
+    final MethodHandle rpcAllocatePdu2;
+    final MethodHandle zdrCompound4Args;
+    final MethodHandle rpcQueuePdu;
+    final MethodHandle rpcFreePdu;
+    final MemorySegment zdrCompound4Res;
 
     final MethodHandle poll;               // int poll(struct pollfd *, nfds_t, int timeout_ms)
     final MethodHandle getsockopt;         // int getsockopt(int fd, int level, int optname, void *, socklen_t *)
@@ -250,6 +259,12 @@ final class Libnfs {
         statvfs64Async = f.h("nfs_statvfs64_async", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
         nfs4CompoundAsync = f.h("rpc_nfs4_compound_async",
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+        rpcAllocatePdu2 = f.h("rpc_allocate_pdu2", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT, JAVA_INT,
+                JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG));
+        zdrCompound4Args = f.h("zdr_COMPOUND4args", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        rpcQueuePdu = f.h("rpc_queue_pdu", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        rpcFreePdu = f.h("rpc_free_pdu", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS));
+        zdrCompound4Res = f.symbol("zdr_COMPOUND4res");
 
         poll = linker.downcallHandle(libc.find("poll").orElseThrow(() -> new UnsatisfiedLinkError("libc poll")),
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
@@ -274,9 +289,12 @@ final class Libnfs {
 
     private record Fn(Linker linker, SymbolLookup lib) {
         MethodHandle h(String name, FunctionDescriptor fd) {
-            MemorySegment addr = lib.find(name).orElseThrow(() -> new UnsatisfiedLinkError(
+            return linker.downcallHandle(symbol(name), fd);
+        }
+
+        MemorySegment symbol(String name) {
+            return lib.find(name).orElseThrow(() -> new UnsatisfiedLinkError(
                     "symbol " + name + " not found in " + SONAME + " (libnfs 4.0 expected)"));
-            return linker.downcallHandle(addr, fd);
         }
     }
 }

@@ -15,7 +15,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Pattern;
 
 /** {@link NfsSession} over a {@link ContextPool} of libnfs contexts. */
@@ -38,7 +37,6 @@ final class LibnfsSession implements NfsSession {
     private final List<String> exportComponents;
     private final ContextPool pool;
     private final Set<LibnfsFile> openFiles = ConcurrentHashMap.newKeySet();
-    private final AtomicInteger v4WriteChunk = new AtomicInteger(NativeContext.V4_WRITE_CHUNK_START);
     private volatile boolean closed;
     private Thread leaseKeeper;
 
@@ -79,7 +77,7 @@ final class LibnfsSession implements NfsSession {
 
     private NativeContext openContext(int id) throws NfsException {
         String address = resolve();
-        return NativeContext.open(lib, id, address, target, options, v4WriteChunk.get());
+        return NativeContext.open(lib, id, address, target, options);
     }
 
     /** Resolves the server name under the deadline (libnfs would call getaddrinfo without one). */
@@ -176,9 +174,6 @@ final class LibnfsSession implements NfsSession {
                 }
                 throw e;
             } finally {
-                if (ctx.version == NfsVersion.V4) {
-                    v4WriteChunk.accumulateAndGet(ctx.writeChunk, Math::min);
-                }
                 pool.release(ctx);
             }
         }

@@ -44,9 +44,6 @@ final class NativeContext {
 
     /** libnfs 4.0 accepts replies of at most 1 MiB + 4 KiB ({@code NFS_MAX_XFER_SIZE}); larger kill the connection. */
     static final int MAX_IO = 1 << 20;
-    /** NFSv4 WRITEs: libnfs 4.0 encodes a COMPOUND into a fixed 4 KiB buffer; start just below and shrink. */
-    static final int V4_WRITE_CHUNK_START = 4000;
-    private static final int MIN_WRITE_CHUNK = 512;
     private static final int READ_WINDOW = 4;
     private static final int WRITE_WINDOW_PDUS = 128;
     private static final long WRITE_WINDOW_BYTES = 4L << 20;
@@ -79,8 +76,7 @@ final class NativeContext {
     int readChunk = MAX_IO;
     int writeChunk;
 
-    private NativeContext(Libnfs lib, MemorySegment nfs, int id, NfsVersion version, long timeoutNanos, String spec,
-            int writeChunkHint) {
+    private NativeContext(Libnfs lib, MemorySegment nfs, int id, NfsVersion version, long timeoutNanos, String spec) {
         this.lib = lib;
         this.nfs = nfs;
         this.id = id;
@@ -89,17 +85,16 @@ final class NativeContext {
         this.spec = spec;
         this.pollfd = arena.allocate(Libnfs.POLLFD);
         this.sockopt = arena.allocate(8);
-        this.writeChunk = version == NfsVersion.V4 ? writeChunkHint : MAX_IO;
+        this.writeChunk = MAX_IO;
     }
 
     /**
      * Creates a context, configures it from the options and mounts the export.
      *
      * @param address the gateway's address (numeric: name resolution happens before, under a deadline)
-     * @param writeChunkHint the NFSv4 WRITE size other contexts of the session found to encode
      */
-    static NativeContext open(Libnfs lib, int id, String address, NfsTarget target, NfsSessionOptions options,
-            int writeChunkHint) throws NfsException {
+    static NativeContext open(Libnfs lib, int id, String address, NfsTarget target, NfsSessionOptions options)
+            throws NfsException {
         String spec = target.spec();
         MemorySegment nfs;
         try {
@@ -110,8 +105,7 @@ final class NativeContext {
         if (nfs.equals(MemorySegment.NULL)) {
             throw new NfsException("mount", null, spec, Errno.ENOMEM, "nfs_init_context failed", false);
         }
-        NativeContext ctx = new NativeContext(lib, nfs, id, target.version(), options.timeout().toNanos(), spec,
-                writeChunkHint);
+        NativeContext ctx = new NativeContext(lib, nfs, id, target.version(), options.timeout().toNanos(), spec);
         boolean ok = false;
         try {
             ctx.configure(target, options);
@@ -916,10 +910,17 @@ final class NativeContext {
         }
     }
 
+    /** What one WRITE answered: bytes written ({@code > 0}), or 0 and the errno with libnfs-style text. */
+    @FunctionalInterface
+    private interface Written {
+        void answer(long count, int errno, String error);
+    }
+
     /**
      * Writes all of {@code src} (a native segment) at {@code offset}, as WRITEs of at most
      * {@link #writeChunk} bytes pipelined up to {@link #WRITE_WINDOW_PDUS} PDUs / {@link #WRITE_WINDOW_BYTES}.
-     * For NFSv4 the chunk shrinks until libnfs can encode it (its 4 KiB COMPOUND buffer).
+     * NFSv3 WRITEs go through libnfs; NFSv4 ones are raw COMPOUNDs ({@link #queueWrite4}), because libnfs 4.0
+     * encodes its own NFSv4 COMPOUNDs into a fixed 4 KiB buffer, which limits its WRITEs to under 4 KiB.
      */
     void pwrite(String path, MemorySegment fh, long offset, MemorySegment src) throws NfsException {
         long len = src.byteSize();
@@ -944,37 +945,26 @@ final class NativeContext {
                     long[] r = io.todo.poll();
                     long rel = r[0];
                     long count = Math.min(r[1], writeChunk);
-                    MemorySegment ticket = Callbacks.register((st, data) -> {
+                    Written written = (done, errno, error) -> {
                         io.inflight--;
                         io.inflightBytes -= count;
                         io.progressed = true;
-                        if (st < 0) {
+                        if (errno != 0) {
                             if (io.errno == 0) {
-                                io.errno = -st;
-                                io.error = lastError();
+                                io.errno = errno;
+                                io.error = error;
                             }
-                        } else if (st == 0) {
+                        } else if (done == 0) {
                             if (io.errno == 0) {
                                 io.errno = Errno.EIO;
                                 io.error = "the gateway wrote 0 of " + count + " bytes";
                             }
-                        } else if (st < count) {
-                            io.todo.addFirst(new long[] {rel + st, count - st});
+                        } else if (done < count) {
+                            io.todo.addFirst(new long[] {rel + done, count - done});
                         }
-                    });
-                    io.tickets.add(ticket);
+                    };
                     MemorySegment buf = src.asSlice(rel, count);
-                    int rc = (int) lib.pwriteAsync.invokeExact(nfs, fh, offset + rel, count, buf,
-                            lib.nfsCallback, ticket);
-                    if (rc != 0) {
-                        Callbacks.forget(ticket);
-                        String text = lastError();
-                        if (text != null && text.contains("encode") && count > MIN_WRITE_CHUNK) {
-                            // Too big for libnfs's fixed 4 KiB NFSv4 encode buffer: shrink, retry the range.
-                            writeChunk = (int) Math.max(MIN_WRITE_CHUNK, count - 64);
-                            io.todo.addFirst(r);
-                            continue;
-                        }
+                    if (!queueWrite(fh, offset + rel, buf, written, io.tickets)) {
                         throw queueFailure("pwrite", path);
                     }
                     if (count < r[1]) {
@@ -1002,6 +992,122 @@ final class NativeContext {
                 Callbacks.forget(t);
             }
         }
+    }
+
+    /** Queues one WRITE of all of {@code buf} at {@code at}; false when it could not be queued. */
+    private boolean queueWrite(MemorySegment fh, long at, MemorySegment buf, Written written,
+                               List<MemorySegment> tickets) throws Throwable {
+        if (version == NfsVersion.V4) {
+            return queueWrite4(fh, at, buf, written, tickets);
+        }
+        MemorySegment ticket = Callbacks.register((st, data) -> {
+            if (st < 0) {
+                written.answer(0, -st, lastError());
+            } else {
+                written.answer(st, 0, null);
+            }
+        });
+        tickets.add(ticket);
+        int rc = (int) lib.pwriteAsync.invokeExact(nfs, fh, at, buf.byteSize(), buf, lib.nfsCallback, ticket);
+        if (rc != 0) {
+            Callbacks.forget(ticket);
+        }
+        return rc == 0;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Raw NFSv4 WRITE: PUTFH, WRITE
+
+    private static final int NFS4_PROGRAM = 100003;
+    private static final int NFSPROC4_COMPOUND = 1;
+    private static final int OP_PUTFH = 22;
+    private static final int OP_WRITE = 38;
+    private static final int UNSTABLE4 = 0;
+    private static final int DATA_SYNC4 = 1;
+    /** sizeof(nfs_resop4) on LP64 (libnfs-raw-nfs4.h of libnfs 4.0). */
+    private static final long RESOP_SIZE = 160;
+    /** Room for the RPC and COMPOUND headers, PUTFH (a handle of up to 128 bytes) and WRITE's fixed part. */
+    private static final long WRITE4_HEADER_BYTES = 1024;
+    // struct nfsfh of libnfs 4.0 (libnfs-private.h), LP64: struct nfs_fh {int len; char *val} at 0, int is_sync
+    // at 16, int is_dirty at 24, struct stateid {uint32_t seqid; char other[12]} at 80. The ZDR encoder of a
+    // struct rpc_pdu {struct rpc_pdu *next; uint32_t xid; ZDR zdr; ...} is at 16.
+    private static final long NFSFH_FH_LEN = 0;
+    private static final long NFSFH_FH_VAL = 8;
+    private static final long NFSFH_IS_SYNC = 16;
+    private static final long NFSFH_IS_DIRTY = 24;
+    private static final long NFSFH_STATEID = 80;
+    private static final long NFSFH_SIZE = 96;
+    private static final long PDU_ZDR = 16;
+
+    /**
+     * Queues {@code PUTFH; WRITE} for the open file {@code fh} (libnfs's nfsfh: its handle and open stateid,
+     * UNSTABLE4 unless opened O_SYNC, marked dirty so that libnfs's CLOSE commits, as its own WRITE does), in a
+     * PDU whose encode buffer holds the whole payload. The reply is decoded by libnfs (zdr_COMPOUND4res) and
+     * read here: {@code COMPOUND4res.status}, and the WRITE result's count.
+     */
+    private boolean queueWrite4(MemorySegment fh, long at, MemorySegment buf, Written written,
+                                List<MemorySegment> tickets) throws Throwable {
+        MemorySegment nfsfh = fh.reinterpret(NFSFH_SIZE);
+        boolean sync = nfsfh.get(JAVA_INT, NFSFH_IS_SYNC) != 0;
+        long count = buf.byteSize();
+        MemorySegment rpc = (MemorySegment) lib.getRpcContext.invokeExact(nfs);
+        MemorySegment ticket = Callbacks.register((st, data) -> {
+            if (st != Libnfs.RPC_STATUS_SUCCESS || data.equals(MemorySegment.NULL)) {
+                // As libnfs reports them: a timeout as EINTR, a transport failure as EFAULT.
+                written.answer(0, st == Libnfs.RPC_STATUS_TIMEOUT ? Errno.EINTR : Errno.EFAULT,
+                        st == Libnfs.RPC_STATUS_TIMEOUT ? "Command timed out" : lastError());
+                return;
+            }
+            MemorySegment res = data.reinterpret(40);
+            int status = res.get(JAVA_INT, 0);                      // COMPOUND4res.status
+            if (status != 0) {
+                NfsStatus.Entry e = NfsStatus.ofV4(status);
+                written.answer(0, e.errno(), "NFS4: WRITE failed with NFS4ERR_" + e.name() + "(" + -e.errno() + ")");
+                return;
+            }
+            MemorySegment results = res.get(ADDRESS, 32).reinterpret(2 * RESOP_SIZE); // resarray_val
+            // resarray[1] is WRITE: nfs_resop4 {resop; union at 8 {WRITE4res {status; resok4 at 4 {count}}}}
+            written.answer(Integer.toUnsignedLong(results.get(JAVA_INT, RESOP_SIZE + 12)), 0, null);
+        });
+        tickets.add(ticket);
+        MemorySegment pdu = (MemorySegment) lib.rpcAllocatePdu2.invokeExact(rpc, NFS4_PROGRAM, 4,
+                NFSPROC4_COMPOUND, lib.rpcCallback, ticket, lib.zdrCompound4Res, 40, count + WRITE4_HEADER_BYTES);
+        if (pdu.equals(MemorySegment.NULL)) {
+            Callbacks.forget(ticket);
+            return false;
+        }
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment ops = a.allocate(ARGOP_SIZE * 2, 8);
+            ops.fill((byte) 0);
+            ops.set(JAVA_INT, 0, OP_PUTFH);
+            ops.set(JAVA_INT, 8, nfsfh.get(JAVA_INT, NFSFH_FH_LEN));         // PUTFH4args.object.nfs_fh4_len
+            ops.set(ADDRESS, 16, nfsfh.get(ADDRESS, NFSFH_FH_VAL));          // PUTFH4args.object.nfs_fh4_val
+            long w = ARGOP_SIZE;
+            ops.set(JAVA_INT, w, OP_WRITE);
+            MemorySegment.copy(nfsfh, NFSFH_STATEID, ops, w + 8, 16);        // WRITE4args.stateid
+            ops.set(JAVA_LONG, w + 24, at);                                  // WRITE4args.offset
+            ops.set(JAVA_INT, w + 32, sync ? DATA_SYNC4 : UNSTABLE4);        // WRITE4args.stable
+            ops.set(JAVA_INT, w + 40, (int) count);                          // WRITE4args.data.data_len
+            ops.set(ADDRESS, w + 48, buf);                                   // WRITE4args.data.data_val
+            MemorySegment args = a.allocate(COMPOUND_ARGS_SIZE, 8);
+            args.fill((byte) 0);
+            args.set(JAVA_INT, 24, 2);
+            args.set(ADDRESS, 32, ops);
+            MemorySegment zdr = pdu.reinterpret(PDU_ZDR + 64).asSlice(PDU_ZDR);
+            if ((int) lib.zdrCompound4Args.invokeExact(zdr, args) == 0) {
+                lib.rpcFreePdu.invokeExact(rpc, pdu);
+                Callbacks.forget(ticket);
+                return false;
+            }
+        }
+        if ((int) lib.rpcQueuePdu.invokeExact(rpc, pdu) != 0) {
+            Callbacks.forget(ticket);
+            return false;
+        }
+        if (!sync) {
+            nfsfh.set(JAVA_INT, NFSFH_IS_DIRTY, 1);
+        }
+        return true;
     }
 
     // ---------------------------------------------------------------------------------------------

@@ -20,11 +20,17 @@ public final class TcpProxy implements AutoCloseable {
     public static final class Connection {
         private final Socket client;
         private final Socket upstream;
+        private final RecordCounter requests = new RecordCounter();
         private volatile boolean frozen;
 
         private Connection(Socket client, Socket upstream) {
             this.client = client;
             this.upstream = upstream;
+        }
+
+        /** How many complete RPC records (ONC RPC record marking, RFC 5531 §11) the client has sent. */
+        public long requests() {
+            return requests.records;
         }
 
         /** Stops forwarding in both directions: the peer sees silence, as in a network partition. */
@@ -106,12 +112,44 @@ public final class TcpProxy implements AutoCloseable {
             Connection c = new Connection(client, upstream);
             c.frozen = freezeNew;
             connections.add(c);
-            Thread.ofVirtual().start(() -> pump(c, client, upstream));
-            Thread.ofVirtual().start(() -> pump(c, upstream, client));
+            Thread.ofVirtual().start(() -> pump(c, client, upstream, c.requests));
+            Thread.ofVirtual().start(() -> pump(c, upstream, client, null));
         }
     }
 
-    private static void pump(Connection c, Socket from, Socket to) {
+    /**
+     * Follows the record marking of one direction: each fragment starts with a 4-byte header, the fragment's
+     * length in the low 31 bits and the last-fragment flag in the top bit.
+     */
+    private static final class RecordCounter {
+        private volatile long records;
+        private long remaining;
+        private int headerBytes;
+        private int header;
+
+        void feed(byte[] buf, int n) {
+            int i = 0;
+            while (i < n) {
+                if (remaining > 0) {
+                    int skip = (int) Math.min(remaining, n - i);
+                    remaining -= skip;
+                    i += skip;
+                    continue;
+                }
+                header = (header << 8) | (buf[i++] & 0xff);
+                if (++headerBytes == 4) {
+                    remaining = header & 0x7fffffffL;
+                    if (header < 0) {
+                        records++;
+                    }
+                    headerBytes = 0;
+                    header = 0;
+                }
+            }
+        }
+    }
+
+    private static void pump(Connection c, Socket from, Socket to, RecordCounter counter) {
         byte[] buf = new byte[64 * 1024];
         try {
             InputStream in = from.getInputStream();
@@ -123,6 +161,9 @@ public final class TcpProxy implements AutoCloseable {
                 }
                 while (c.frozen && !from.isClosed()) {
                     Thread.sleep(10);
+                }
+                if (counter != null) {
+                    counter.feed(buf, n);
                 }
                 out.write(buf, 0, n);
                 out.flush();
