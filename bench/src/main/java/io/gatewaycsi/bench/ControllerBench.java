@@ -316,10 +316,10 @@ final class ControllerBench {
         Report report = new Report("1. Controller: CreateVolume + DeleteVolume (issue 3)",
                 "gRPC CreateVolume/DeleteVolume (ControllerService served by CsiServer on a unix socket, in the benchmark"
                         + " JVM, called with a blocking stub; volumes `bench-grpc/<name>`) versus the raw nfs-client calls the"
-                        + " Provisioner makes for them (read record → ENOENT, lstat of the directories on the way (no"
+                        + " Provisioner makes for them (lstat of the record → ENOENT, lstat of the directories on the way (no"
                         + " symlinks), lstat dir, mkdir -p /.gateway-csi/volumes, record written atomically (create, pwrite,"
                         + " fsync, close, rename), mkdir parent, lstats on the way again, mkdir dir, chmod, record rewritten"
-                        + " ready; delete: read record, lstats on the way, lstat, NfsTrees.removeTree, unlink record). Sessions"
+                        + " ready; delete: lstat and read the record, lstats on the way, lstat, NfsTrees.removeTree, unlink record). Sessions"
                         + " use the controller's options (30 s timeout, uid 0) with a pool of 16 contexts on both sides (the"
                         + " controller's default is 8; with fewer contexts than callers nfs-client fails, see below). " + n + " rounds, gRPC and raw interleaved (order"
                         + " alternating); per round " + SEQUENTIAL_PAIRS + " sequential pairs per side, then " + CALLERS
@@ -513,13 +513,7 @@ final class ControllerBench {
     private static void rawCreate(NfsSession raw, String name) throws NfsException {
         String dir = "/bench-raw/bench-" + name;
         String record = "/.gateway-csi/volumes/" + VolumeId.digestOf(dir.substring(1));
-        try {
-            readSmall(raw, record);
-        } catch (NfsException e) {
-            if (!e.isNotFound()) {
-                throw e;
-            }
-        }
+        readSmallIfExists(raw, record);
         noSymlinkOnTheWay(raw, dir);
         raw.exists(dir);
         mkdirs(raw, "/.gateway-csi/volumes", 0700);
@@ -540,7 +534,7 @@ final class ControllerBench {
     private static void rawDelete(NfsSession raw, String name) throws NfsException {
         String dir = "/bench-raw/bench-" + name;
         String record = "/.gateway-csi/volumes/" + VolumeId.digestOf(dir.substring(1));
-        readSmall(raw, record);
+        readSmallIfExists(raw, record);
         noSymlinkOnTheWay(raw, dir);
         if (raw.exists(dir)) {
             NfsTrees.removeTree(raw, dir);
@@ -600,7 +594,16 @@ final class ControllerBench {
         raw.rename(temporary, path);
     }
 
-    private static void readSmall(NfsSession raw, String path) throws NfsException {
+    /** GatewayFiles.readSmallIfExists: lstat, then open and read when the file exists. */
+    private static void readSmallIfExists(NfsSession raw, String path) throws NfsException {
+        try {
+            raw.lstat(path);
+        } catch (NfsException e) {
+            if (e.isNotFound()) {
+                return;
+            }
+            throw e;
+        }
         try (NfsFile file = raw.open(path, OpenFlags.O_RDONLY)) {
             ByteBuffer buffer = ByteBuffer.allocate(8192);
             long offset = 0;

@@ -90,8 +90,8 @@ public final class GatewayFileSystem implements FuseOperations {
     private static final int S_ISGID = 02000;
 
     /** I/O sizes seen and negotiated, for logs and tests. */
-    public record IoStats(int negotiatedMaxWrite, int negotiatedMaxRead, int maxReadahead, long largestRead,
-            long largestWrite, long readRequests, long writeRequests, long readAheadBytes) {
+    public record IoStats(int negotiatedMaxWrite, int negotiatedMaxRead, int maxReadahead, boolean writebackCache,
+            long largestRead, long largestWrite, long readRequests, long writeRequests, long readAheadBytes) {
     }
 
     private final org.cryptomator.jfuse.api.Errno fuseErrno;
@@ -113,6 +113,7 @@ public final class GatewayFileSystem implements FuseOperations {
     private volatile int negotiatedMaxWrite;
     private volatile int negotiatedMaxRead;
     private volatile int maxReadahead;
+    private volatile boolean writebackCache;
     private final AtomicLong largestRead = new AtomicLong();
     private final AtomicLong largestWrite = new AtomicLong();
     private final AtomicLong readRequests = new AtomicLong();
@@ -177,7 +178,8 @@ public final class GatewayFileSystem implements FuseOperations {
 
     /** I/O sizes negotiated in {@link #init} and seen since. */
     public IoStats ioStats() {
-        return new IoStats(negotiatedMaxWrite, negotiatedMaxRead, maxReadahead, largestRead.get(), largestWrite.get(),
+        return new IoStats(negotiatedMaxWrite, negotiatedMaxRead, maxReadahead, writebackCache, largestRead.get(),
+                largestWrite.get(),
                 readRequests.get(), writeRequests.get(), readAheadBytes.get());
     }
 
@@ -256,12 +258,18 @@ public final class GatewayFileSystem implements FuseOperations {
         try {
             conn.setMaxWrite(MAX_IO_BYTES);
             conn.setMaxRead(MAX_IO_BYTES);
+            if (!semantics.readOnly() && (conn.capable() & FuseConnInfo.FUSE_CAP_WRITEBACK_CACHE) != 0) {
+                // write(2) returns once the kernel holds the data; the kernel sends it in max_write WRITEs, several
+                // at a time, and reports their failures at fsync and close, as the kernel NFS client does.
+                conn.setWant(conn.want() | FuseConnInfo.FUSE_CAP_WRITEBACK_CACHE);
+                writebackCache = true;
+            }
             negotiatedMaxWrite = conn.maxWrite();
             negotiatedMaxRead = conn.maxRead();
             maxReadahead = conn.maxReadahead();
             LOG.info(LogLine.event("fuse-init").with("mount", name).with("proto", conn.protoMajor() + "." + conn.protoMinor())
                     .with("max_write", negotiatedMaxWrite).with("max_read", negotiatedMaxRead)
-                    .with("max_readahead", maxReadahead).toString());
+                    .with("max_readahead", maxReadahead).with("writeback_cache", writebackCache).toString());
         } catch (Throwable t) {
             LOG.log(Level.WARNING, "fuse init failed", t);
         }
@@ -375,7 +383,17 @@ public final class GatewayFileSystem implements FuseOperations {
             }
             String sp = share(path);
             int nfsFlags = flags & ~(OpenFlags.O_CREAT | OpenFlags.O_EXCL);
-            NfsFile f = gw("open", path, n -> session.open(sp, nfsFlags));
+            NfsFile f;
+            try {
+                f = gw("open", path, n -> session.open(sp, forWriteback(nfsFlags)));
+            } catch (FuseErrno e) {
+                if (e.errno() != Errno.EACCES || forWriteback(nfsFlags) == nfsFlags) {
+                    throw e;
+                }
+                // Write-only by permission: the kernel then cannot fill partial pages, but writes of whole
+                // pages and appends still work.
+                f = gw("open", path, n -> session.open(sp, nfsFlags));
+            }
             register(sp, f, flags, fi);
             if ((flags & OpenFlags.O_TRUNC) != 0) {
                 invalidateReaders(sp);
@@ -390,7 +408,9 @@ public final class GatewayFileSystem implements FuseOperations {
             requireWritable("create", path);
             String sp = share(path);
             int flags = fi.getFlags() | OpenFlags.O_CREAT;
-            NfsFile f = gw("create", path, n -> session.create(sp, n > 0 ? flags & ~OpenFlags.O_EXCL : flags, mode & 07777));
+            int nfsFlags = forWriteback(flags);
+            NfsFile f = gw("create", path, n -> session.create(sp, n > 0 ? nfsFlags & ~OpenFlags.O_EXCL : nfsFlags,
+                    mode & 07777));
             try {
                 giveToCaller("create", path, sp);
             } catch (FuseErrno | RuntimeException e) {
@@ -402,7 +422,23 @@ public final class GatewayFileSystem implements FuseOperations {
         });
     }
 
-    private void register(String sharePath, NfsFile f, int flags, FileInfo fi) {
+    /**
+     * The flags to open the gateway's file with: with the writeback cache, write-only opens become read-write
+     * (the kernel reads the rest of a page before it writes part of it) and O_APPEND is dropped (the kernel
+     * puts appends at the end itself; nfs-client writes at the offsets it is given anyway).
+     */
+    private int forWriteback(int flags) {
+        if (!writebackCache) {
+            return flags;
+        }
+        int widened = flags & ~OpenFlags.O_APPEND;
+        return (widened & OpenFlags.O_ACCMODE) == OpenFlags.O_WRONLY
+                ? (widened & ~OpenFlags.O_ACCMODE) | OpenFlags.O_RDWR : widened;
+    }
+
+    private void register(String sharePath, NfsFile f, int openFlags, FileInfo fi) {
+        // With the writeback cache the kernel writes appends at the offsets it chose: no end-of-file lookup here.
+        int flags = writebackCache ? openFlags & ~OpenFlags.O_APPEND : openFlags;
         long h = nextHandle.getAndIncrement();
         ReadAhead ra = OpenFlags.isReadable(flags) && readAheadChunks > 0
                 ? new ReadAhead(f::pread, chunks, prefetcher, readAheadChunks) : null;

@@ -71,6 +71,40 @@ class MountHelperGatewayTest {
         assertThat(stats.largestWrite()).isGreaterThanOrEqualTo(1 << 20);
     }
 
+    /**
+     * Writes go through the kernel's writeback cache (write(2) returns once the kernel has the data; it sends
+     * them in large WRITEs in the background and reports failures at fsync and close). The kernel reads the
+     * rest of a page before writing part of it, so a write-only open is opened read-write on the gateway; an
+     * appending open lands at the end.
+     */
+    @Test
+    void partialPageWritesThroughWriteOnlyAndAppendingOpensLandExactly(TestGateway gw, @TempDir Path staging)
+            throws IOException {
+        String dir = gw.freshDir("mh-wb");
+        byte[] original = new byte[10_000];
+        java.util.Arrays.fill(original, (byte) 'o');
+        java.nio.file.Files.write(gw.local(dir + "/f"), original);
+        mount(gw, "vol-wb", dir, staging, "vers=4.1", "hard");
+
+        try (java.nio.channels.FileChannel out = java.nio.channels.FileChannel.open(staging.resolve("f"),
+                java.nio.file.StandardOpenOption.WRITE)) {
+            out.write(java.nio.ByteBuffer.wrap("hello".getBytes(java.nio.charset.StandardCharsets.US_ASCII)), 4097);
+            out.force(true);
+        }
+        java.nio.file.Files.writeString(staging.resolve("f"), "END", java.nio.file.StandardOpenOption.APPEND);
+
+        byte[] expected = java.util.Arrays.copyOf(original, 10_003);
+        System.arraycopy("hello".getBytes(java.nio.charset.StandardCharsets.US_ASCII), 0, expected, 4097, 5);
+        System.arraycopy("END".getBytes(java.nio.charset.StandardCharsets.US_ASCII), 0, expected, 10_000, 3);
+        String want = new String(expected, java.nio.charset.StandardCharsets.US_ASCII);
+        assertThat(java.nio.file.Files.readString(staging.resolve("f"), java.nio.charset.StandardCharsets.US_ASCII))
+                .as("through the mount").isEqualTo(want);
+        assertThat(java.nio.file.Files.readString(gw.local(dir + "/f"), java.nio.charset.StandardCharsets.US_ASCII))
+                .as("on the gateway").isEqualTo(want);
+        GatewayFileSystem.IoStats stats = helper.service.mounts().values().iterator().next().fileSystem().ioStats();
+        assertThat(stats.writebackCache()).as("the kernel offers FUSE_CAP_WRITEBACK_CACHE and it is taken").isTrue();
+    }
+
     @Test
     void namespaceOperationsReachTheGateway(TestGateway gw, @TempDir Path staging) throws IOException {
         String dir = gw.freshDir("mh-ns");

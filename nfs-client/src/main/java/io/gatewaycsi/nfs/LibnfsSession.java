@@ -119,6 +119,11 @@ final class LibnfsSession implements NfsSession {
     }
 
     @FunctionalInterface
+    interface PathFn<T> {
+        T apply(NativeContext ctx, String path) throws NfsException;
+    }
+
+    @FunctionalInterface
     interface FileFn<T> {
         T apply(NativeContext ctx, FileHandle h) throws NfsException;
     }
@@ -144,6 +149,44 @@ final class LibnfsSession implements NfsSession {
                 pool.release(ctx);
             }
         }
+    }
+
+    /**
+     * {@link #run} for an operation on one path. libnfs 4.0 follows a symbolic link that stands for a directory
+     * on the way with the link's text read past its end (it treats the unterminated NFSv4 link contents as a C
+     * string), so the call can fail on a path that is fine; the error then names a path that is not the one
+     * asked for. Such a failure is retried once on the path with every link on the way resolved here.
+     */
+    private <T> T runOnPath(String op, String path, PathFn<T> fn) throws NfsException {
+        return run(op, path, ctx -> {
+            try {
+                return fn.apply(ctx, path);
+            } catch (NfsException e) {
+                if (ctx.version != NfsVersion.V4 || ctx.isFailed() || !wentAstray(e, path)) {
+                    throw e;
+                }
+                String resolved = resolveAll(ctx, op, path, false);
+                if (resolved.equals(path)) {
+                    throw e;
+                }
+                return fn.apply(ctx, resolved);
+            }
+        });
+    }
+
+    /**
+     * Whether libnfs's error text names a path that neither is {@code path} nor a directory above it: it took
+     * a symbolic link on the way (and may have read its text wrong).
+     */
+    static boolean wentAstray(NfsException e, String path) {
+        String text = e.libnfsError();
+        int start = text == null ? -1 : text.indexOf("(path ");
+        int end = start < 0 ? -1 : text.indexOf(") failed", start);
+        if (end < 0) {
+            return false;
+        }
+        String named = text.substring(start + "(path ".length(), end);
+        return !(named.equals(path) || named.equals("/") || path.startsWith(named + "/"));
     }
 
     /** Runs {@code fn} with one of {@code file}'s handles (reopening the file where needed). */
@@ -266,21 +309,21 @@ final class LibnfsSession implements NfsSession {
     @Override
     public NfsAttributes stat(String path) throws NfsException {
         NfsPaths.requireValid(path);
-        return run("stat", path, ctx -> ctx.stat("stat", path, true));
+        return runOnPath("stat", path, (ctx, p) -> ctx.stat("stat", p, true));
     }
 
     @Override
     public NfsAttributes lstat(String path) throws NfsException {
         NfsPaths.requireValid(path);
-        return run("lstat", path, ctx -> ctx.stat("lstat", path, false));
+        return runOnPath("lstat", path, (ctx, p) -> ctx.stat("lstat", p, false));
     }
 
     @Override
     public void mkdir(String path, int mode) throws NfsException {
         NfsPaths.requireValid(path);
         checkMode(mode);
-        run("mkdir", path, ctx -> {
-            ctx.mkdir(path, mode);
+        runOnPath("mkdir", path, (ctx, p) -> {
+            ctx.mkdir(p, mode);
             return null;
         });
     }
@@ -288,7 +331,7 @@ final class LibnfsSession implements NfsSession {
     @Override
     public List<NfsDirEntry> readdir(String path) throws NfsException {
         NfsPaths.requireValid(path);
-        return run("readdir", path, ctx -> ctx.readdir(path));
+        return runOnPath("readdir", path, (ctx, p) -> ctx.readdir(p));
     }
 
     @Override
@@ -308,10 +351,10 @@ final class LibnfsSession implements NfsSession {
     }
 
     private NfsFile openFile(String op, String path, int flags, Integer mode) throws NfsException {
-        return run(op, path, ctx -> {
+        return runOnPath(op, path, (ctx, p) -> {
             MemorySegment fh = ctx.version == NfsVersion.V4 && mode != null
-                    ? create4(ctx, op, path, flags, mode)
-                    : ctx.open(op, path, flags, mode);
+                    ? create4(ctx, op, p, flags, mode)
+                    : ctx.open(op, p, flags, mode);
             LibnfsFile file = new LibnfsFile(this, path, flags);
             pool.attach(file, ctx, fh, FileHandle.accessOf(flags));
             openFiles.add(file);
@@ -361,12 +404,16 @@ final class LibnfsSession implements NfsSession {
         return fh;
     }
 
+    /**
+     * Whether {@code path} exists. A "not found" from a lookup libnfs took through a link on the way is thrown
+     * instead ({@link #runOnPath} then resolves the path): the OPEN that follows must not take that way again.
+     */
     private static boolean exists(NativeContext ctx, String op, String path) throws NfsException {
         try {
             ctx.stat(op, path, true);
             return true;
         } catch (NfsException e) {
-            if (e.isNotFound()) {
+            if (e.isNotFound() && !wentAstray(e, path)) {
                 return false;
             }
             throw e;
@@ -386,8 +433,8 @@ final class LibnfsSession implements NfsSession {
         if (length < 0) {
             throw new IllegalArgumentException("truncate " + path + ": negative length " + length);
         }
-        run("truncate", path, ctx -> {
-            ctx.truncate(path, length);
+        runOnPath("truncate", path, (ctx, p) -> {
+            ctx.truncate(p, length);
             return null;
         });
     }
@@ -395,8 +442,8 @@ final class LibnfsSession implements NfsSession {
     @Override
     public void unlink(String path) throws NfsException {
         NfsPaths.requireValid(path);
-        run("unlink", path, ctx -> {
-            ctx.unlink(path);
+        runOnPath("unlink", path, (ctx, p) -> {
+            ctx.unlink(p);
             return null;
         });
     }
@@ -404,8 +451,8 @@ final class LibnfsSession implements NfsSession {
     @Override
     public void rmdir(String path) throws NfsException {
         NfsPaths.requireValid(path);
-        run("rmdir", path, ctx -> {
-            ctx.rmdir(path);
+        runOnPath("rmdir", path, (ctx, p) -> {
+            ctx.rmdir(p);
             return null;
         });
     }
@@ -426,8 +473,8 @@ final class LibnfsSession implements NfsSession {
         if (target == null || target.isEmpty() || target.indexOf('\0') >= 0) {
             throw new IllegalArgumentException("symlink " + linkPath + ": target is empty or contains NUL");
         }
-        run("symlink", linkPath, ctx -> {
-            ctx.symlink(target, linkPath);
+        runOnPath("symlink", linkPath, (ctx, p) -> {
+            ctx.symlink(target, p);
             return null;
         });
     }
@@ -435,7 +482,7 @@ final class LibnfsSession implements NfsSession {
     @Override
     public String readlink(String path) throws NfsException {
         NfsPaths.requireValid(path);
-        return run("readlink", path, ctx -> readlinkOn(ctx, path));
+        return runOnPath("readlink", path, (ctx, p) -> readlinkOn(ctx, p));
     }
 
     @Override
@@ -523,7 +570,7 @@ final class LibnfsSession implements NfsSession {
     @Override
     public NfsFsStats statvfs(String path) throws NfsException {
         NfsPaths.requireValid(path);
-        return run("statvfs", path, ctx -> ctx.statvfs(path));
+        return runOnPath("statvfs", path, (ctx, p) -> ctx.statvfs(p));
     }
 
     // ---------------------------------------------------------------------------------------------

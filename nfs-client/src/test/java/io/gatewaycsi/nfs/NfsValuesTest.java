@@ -121,4 +121,25 @@ class NfsValuesTest {
         assertThat(OpenFlags.isWritable(OpenFlags.O_RDWR)).isTrue();
         assertThat(OpenFlags.isReadable(OpenFlags.O_WRONLY)).isFalse();
     }
+    /**
+     * A failure libnfs reports for a path it reached through a symbolic link names another path (the link's
+     * target, or garbage when libnfs read the link's text past its end): that, and only that, is retried on the
+     * path resolved by nfs-client.
+     */
+    @Test
+    void aFailureNamingAnotherPathMeansLibnfsTookALinkOnTheWay() {
+        assertThat(LibnfsSession.wentAstray(failure("NFS4: (path /d/real\uFFFD\uFFFD) failed with NFS4ERR_NOENT(-2)"),
+                "/d/via/sub")).isTrue();
+        assertThat(LibnfsSession.wentAstray(failure("NFS4: (path /d/real) failed with NFS4ERR_NOENT(-2)"),
+                "/d/via/x")).isTrue();
+        assertThat(LibnfsSession.wentAstray(failure("NFS4: (path /d) failed with NFS4ERR_NOENT(-2)"), "/d/x")).isFalse();
+        assertThat(LibnfsSession.wentAstray(failure("NFS4: (path /d/x) failed with NFS4ERR_NOENT(-2)"), "/d/x")).isFalse();
+        assertThat(LibnfsSession.wentAstray(failure("NFS4: (path /) failed with NFS4ERR_NOENT(-2)"), "/x")).isFalse();
+        assertThat(LibnfsSession.wentAstray(failure("NFS4: (path /d) failed with NFS4ERR_NOENT(-2)"), "/dx/y")).isTrue();
+        assertThat(LibnfsSession.wentAstray(failure(null), "/d/x")).isFalse();
+    }
+
+    private static NfsException failure(String libnfsError) {
+        return new NfsException("stat", "/d/x", "gw:/export", Errno.ENOENT, libnfsError, false);
+    }
 }
