@@ -16,7 +16,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p><b>Detection.</b> A read is sequential when it starts within one chunk of where the previous reads
  * ended, or inside prefetched data (the kernel's own read-ahead sends several requests at once, slightly
- * out of order). A non-sequential read drops everything prefetched.
+ * out of order). A non-sequential read drops everything prefetched and starts a new run. Prefetching starts
+ * once a run has asked for a whole chunk's worth of bytes: a random read of a megabyte, which the kernel
+ * sends as a few adjacent requests, fetches nothing beyond what it asked for.
  *
  * <p><b>Prefetch.</b> While the stream is sequential, up to {@code maxChunks} consecutive chunks of
  * {@link ChunkPool#chunkBytes()} bytes (e.g. 2 × 4 MiB) starting where the reads end are kept fetched or in
@@ -65,6 +67,8 @@ final class ReadAhead {
     private final long window;
     private final ArrayDeque<Chunk> chunks = new ArrayDeque<>();
     private long lastEnd = -1;
+    /** Bytes asked for since the current run began. */
+    private long runBytes;
     private long eof = Long.MAX_VALUE;
     private long generation;
     private boolean closed;
@@ -100,13 +104,17 @@ final class ReadAhead {
             boolean near = lastEnd >= 0 && offset >= lastEnd - window && offset <= lastEnd + window;
             if (near || find(offset) != null) {
                 lastEnd = Math.max(lastEnd, end);
+                runBytes += end - offset;
                 while (!chunks.isEmpty() && chunks.peekFirst().requestedEnd() <= offset) {
                     release(chunks.pollFirst());
                 }
-                schedule(end);
+                if (runBytes >= window) {
+                    schedule(end);
+                }
             } else {
                 dropAll();
                 lastEnd = end;
+                runBytes = end - offset;
             }
         }
         int copied = 0;
@@ -146,6 +154,7 @@ final class ReadAhead {
     synchronized void invalidate() {
         dropAll();
         lastEnd = -1;
+        runBytes = 0;
         eof = Long.MAX_VALUE;
         generation++;
     }

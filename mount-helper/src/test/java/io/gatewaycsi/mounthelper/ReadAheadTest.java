@@ -87,6 +87,28 @@ class ReadAheadTest {
         }
     }
 
+    /**
+     * A random read shorter than a chunk, arriving as two adjacent requests (as the kernel splits a large
+     * read), is not a stream: nothing is fetched beyond the bytes asked for.
+     */
+    @Test
+    void randomReadsShorterThanAChunkFetchNothingExtra() {
+        FakeFile f = new FakeFile(20 * CHUNK);
+        ReadAhead ra = new ReadAhead(f, new ChunkPool(CHUNK, 4), executor, 2);
+        SplittableRandom r = new SplittableRandom(5);
+        int half = CHUNK / 8;
+        long asked = 0;
+        for (int i = 0; i < 50; i++) {
+            long off = r.nextInt(f.data.length - 2 * half);
+            assertThat(read(ra, f, off, half)).isEqualTo(Arrays.copyOfRange(f.data, (int) off, (int) off + half));
+            assertThat(read(ra, f, off + half, half))
+                    .isEqualTo(Arrays.copyOfRange(f.data, (int) off + half, (int) off + 2 * half));
+            asked += 2L * half;
+        }
+        ra.close();
+        assertThat(f.bytesFetched.get()).as("bytes fetched for %d asked", asked).isEqualTo(asked);
+    }
+
     @Test
     void invalidationForgetsOldBytes() {
         FakeFile f = new FakeFile(4 * CHUNK);
