@@ -94,6 +94,21 @@ final class Libc {
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG));
     private static final MethodHandle CLOSE = downcall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
 
+    // statx(2), <linux/stat.h>: flags, the one mask bit asked for and the attribute read; struct statx offsets
+    static final int AT_SYMLINK_NOFOLLOW = 0x100;
+    static final int AT_NO_AUTOMOUNT = 0x800;
+    static final int AT_STATX_DONT_SYNC = 0x4000;
+    static final int STATX_TYPE = 0x1;
+    static final long STATX_ATTR_MOUNT_ROOT = 0x2000;
+    private static final long STATX_SIZE = 256;
+    private static final long STX_ATTRIBUTES = 8;
+    private static final long STX_ATTRIBUTES_MASK = 56;
+    /** Indexes into the array {@link #statx} fills. */
+    static final int SX_ATTRIBUTES = 0;
+    static final int SX_ATTRIBUTES_MASK = 1;
+    private static final MethodHandle STATX = downcallIfPresent("statx",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
+
     private Libc() {
     }
 
@@ -209,6 +224,32 @@ final class Libc {
             for (int i = 0; i < STATVFS_FIELDS; i++) {
                 fields[i] = buf.getAtIndex(JAVA_LONG, i);
             }
+            return 0;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * statx(2) of {@code path} without following a final symbolic link, triggering an automount or asking a
+     * network or FUSE file system for fresh attributes (AT_STATX_DONT_SYNC): fills {@code out} (length ≥ 2,
+     * indexed by the {@code SX_*} constants) with stx_attributes and stx_attributes_mask. Returns 0 or the
+     * errno ({@code ENOSYS} when the C library lacks statx).
+     */
+    static int statx(String path, long[] out) {
+        if (STATX == null) {
+            return 38; // ENOSYS
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = captureState(arena);
+            MemorySegment buf = arena.allocate(STATX_SIZE, 8);
+            int rc = (int) STATX.invokeExact(state, AT_FDCWD, cString(arena, path),
+                    AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_DONT_SYNC, STATX_TYPE, buf);
+            if (rc != 0) {
+                return errno(state);
+            }
+            out[SX_ATTRIBUTES] = buf.get(JAVA_LONG, STX_ATTRIBUTES);
+            out[SX_ATTRIBUTES_MASK] = buf.get(JAVA_LONG, STX_ATTRIBUTES_MASK);
             return 0;
         } catch (Throwable t) {
             throw rethrow(t);

@@ -168,6 +168,44 @@ public final class Mounter {
         return FsStats.fromStatvfs(fields);
     }
 
+    /** What statx(2) tells about a path as a mount point ({@link #mountPoint}). */
+    public enum MountPoint {
+        /** The path does not exist. */
+        ABSENT,
+        /** The path exists and nothing is mounted on it. */
+        NOT_MOUNTED,
+        /** The path is the root of a mount (STATX_ATTR_MOUNT_ROOT). */
+        MOUNTED,
+        /**
+         * The kernel could not say: no STATX_ATTR_MOUNT_ROOT (Linux before 5.8), no statx in the C library, or
+         * the call failed (a dead mount: ENOTCONN, EIO…). Read the mount table instead.
+         */
+        UNKNOWN
+    }
+
+    /**
+     * Whether {@code path} is a mount point, from statx(2) without following a final symbolic link and without
+     * asking the file system for fresh attributes — much cheaper than reading /proc/self/mountinfo with
+     * hundreds of mounts. Within the deadline; a timeout is {@link MountPoint#UNKNOWN} too.
+     */
+    public MountPoint mountPoint(Path path) throws IOException {
+        String at = absolute(path);
+        long[] out = new long[2];
+        int errno;
+        try {
+            errno = BlockingCalls.call("statx", path, deadline, () -> Libc.statx(at, out));
+        } catch (MountException e) {
+            return MountPoint.UNKNOWN;
+        }
+        if (errno == Errno.ENOENT.value()) {
+            return MountPoint.ABSENT;
+        }
+        if (errno != 0 || (out[Libc.SX_ATTRIBUTES_MASK] & Libc.STATX_ATTR_MOUNT_ROOT) == 0) {
+            return MountPoint.UNKNOWN;
+        }
+        return (out[Libc.SX_ATTRIBUTES] & Libc.STATX_ATTR_MOUNT_ROOT) != 0 ? MountPoint.MOUNTED : MountPoint.NOT_MOUNTED;
+    }
+
     private void umount2(String operation, Path target, int flags) throws IOException {
         String at = absolute(target);
         BlockingCalls.IoCall<Integer> syscall = () -> Libc.umount2(at, flags | Libc.UMOUNT_NOFOLLOW);

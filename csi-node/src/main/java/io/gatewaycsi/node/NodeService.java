@@ -293,29 +293,40 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
 
     private void publish(NodePublishVolumeRequest request, Path staging, Path target, boolean readOnly,
                          Optional<ObjectRef> pod) throws IOException {
-        MountTable table = MountTable.read();
-        MountEntry staged = table.topmost(staging).orElseThrow(() -> CsiException.failedPrecondition(
-                "volume `" + request.getVolumeId() + "` is not staged at " + staging + "; NodeStageVolume comes first"));
-        Optional<MountEntry> existing = table.topmost(target);
-        if (existing.isPresent()) {
-            if (!existing.get().showsPartOf(staged)) {
-                throw CsiException.alreadyExists("target " + target + " already holds another mount ("
-                        + existing.get().source() + ")");
+        boolean singleWriter = request.getVolumeCapability().getAccessMode().getMode()
+                == VolumeCapability.AccessMode.Mode.SINGLE_NODE_SINGLE_WRITER;
+        // The common case is told from statx alone, without reading the mount table (hundreds of lines on a
+        // node in a mount storm): the staging path is a mount point and the target is not.
+        boolean fresh = !singleWriter && mounter.mountPoint(staging) == Mounter.MountPoint.MOUNTED
+                && switch (mounter.mountPoint(target)) {
+                    case ABSENT, NOT_MOUNTED -> true;
+                    case MOUNTED, UNKNOWN -> false;
+                };
+        Optional<MountEntry> staged = Optional.empty();
+        if (!fresh) {
+            MountTable table = MountTable.read();
+            MountEntry entry = table.topmost(staging).orElseThrow(() -> notStaged(request, staging));
+            staged = Optional.of(entry);
+            Optional<MountEntry> existing = table.topmost(target);
+            if (existing.isPresent()) {
+                if (!existing.get().showsPartOf(entry)) {
+                    throw CsiException.alreadyExists("target " + target + " already holds another mount ("
+                            + existing.get().source() + ")");
+                }
+                if (existing.get().readOnly() != readOnly) {
+                    throw CsiException.alreadyExists("target " + target + " is already published "
+                            + (existing.get().readOnly() ? "read-only" : "read-write") + "; unpublish it first");
+                }
+                events.published(target, pod);
+                return;
             }
-            if (existing.get().readOnly() != readOnly) {
-                throw CsiException.alreadyExists("target " + target + " is already published "
-                        + (existing.get().readOnly() ? "read-only" : "read-write") + "; unpublish it first");
-            }
-            events.published(target, pod);
-            return;
-        }
-        if (request.getVolumeCapability().getAccessMode().getMode()
-                == VolumeCapability.AccessMode.Mode.SINGLE_NODE_SINGLE_WRITER) {
-            List<MountEntry> others = table.bindMountsOf(staged).stream()
-                    .filter(t -> !t.mountPoint().startsWith(staging)).toList();
-            if (!others.isEmpty()) {
-                throw CsiException.failedPrecondition("volume `" + request.getVolumeId() + "` has access mode"
-                        + " SINGLE_NODE_SINGLE_WRITER and is already published at " + others.getFirst().mountPoint());
+            if (singleWriter) {
+                List<MountEntry> others = table.bindMountsOf(entry).stream()
+                        .filter(t -> !t.mountPoint().startsWith(staging)).toList();
+                if (!others.isEmpty()) {
+                    throw CsiException.failedPrecondition("volume `" + request.getVolumeId() + "` has access mode"
+                            + " SINGLE_NODE_SINGLE_WRITER and is already published at " + others.getFirst().mountPoint());
+                }
             }
         }
         Optional<StagingState.Staged> recorded = state.get(staging);
@@ -325,11 +336,14 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
                     request.getVolumeCapability(), staging);
             ObjectRef claim = spec.claim() != null ? spec.claim()
                     : recorded.map(StagingState.Staged::claim).orElse(null);
+            MountTable table = MountTable.read();
+            MountEntry entry = staged.isPresent() ? staged.get()
+                    : table.topmost(staging).orElseThrow(() -> notStaged(request, staging));
             try (InFlight.Lock ignored = inFlight.acquire("volume:" + request.getVolumeId(), "repair")) {
-                repair.repair(spec.mount(), spec.backend(), Optional.of(staged),
-                        StagingRepair.targetsOf(MountTable.read(), spec.mount(), Optional.of(staged)), claim, cause);
+                repair.repair(spec.mount(), spec.backend(), Optional.of(entry),
+                        StagingRepair.targetsOf(table, spec.mount(), Optional.of(entry)), claim, cause);
             }
-            staged = MountTable.read().topmost(staging).orElse(staged);
+            staged = MountTable.read().topmost(staging).or(() -> Optional.of(entry));
         }
         paths.requireNoSymlinks(target, "target_path", true);
         createDirectory(target, "target_path");
@@ -338,10 +352,17 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
         LOG.info(LogLine.event("published").with("volume_id", request.getVolumeId()).with("target_path", target)
                 .with("readonly", readOnly).with("pod", pod.map(ObjectRef::toString).orElse(null)).toString());
         Optional<FallbackReason> fallback = recorded.map(StagingState.Staged::fallback);
-        if (fallback.isPresent() && staged.fsType().equals(SidecarBackend.FS_TYPE)) {
+        // A recorded fallback means the mount helper made the staging mount (the record is rewritten by every
+        // stage); the mount table, where it was read, says so directly.
+        if (fallback.isPresent() && staged.map(e -> e.fsType().equals(SidecarBackend.FS_TYPE)).orElse(true)) {
             events.normal(pod.orElse(null), NodeEvents.FALLBACK,
                     NodeEvents.fallbackMessage(request.getVolumeId(), fallback.get(), null));
         }
+    }
+
+    private static CsiException notStaged(NodePublishVolumeRequest request, Path staging) {
+        return CsiException.failedPrecondition("volume `" + request.getVolumeId() + "` is not staged at " + staging
+                + "; NodeStageVolume comes first");
     }
 
     private static String forcedMessage(String what, String volumeId, Path path, Teardown.Result result) {

@@ -77,32 +77,34 @@ public final class Teardown {
      * @throws IOException    when the mount table cannot be read in time
      */
     public Result unmount(Path target) throws IOException {
-        return unmountAll(target).result();
-    }
-
-    /** What {@link #unmount} did, and the mount table read last (after the last unmount, if it made one). */
-    private record Unmounted(Result result, MountTable after) {
-    }
-
-    private Unmounted unmountAll(Path target) throws IOException {
         TeardownStep worst = TeardownStep.NOT_MOUNTED;
         List<String> escalation = new ArrayList<>();
         int layers = 0;
-        MountTable table;
-        while ((table = table()).isMountPoint(target)) {
+        while (isMountPoint(target)) {
             if (layers == MAX_LAYERS) {
                 throw MountException.refused("teardown", target, Errno.EBUSY, "more than " + MAX_LAYERS
                         + " mounts are stacked there; something keeps mounting it");
             }
             TeardownStep step = unmountTopmost(target, escalation);
             if (step == TeardownStep.NOT_MOUNTED) {
-                table = table(); // it went away meanwhile: the table read above is out of date
                 break;
             }
             worst = worst.max(step);
             layers++;
         }
-        return new Unmounted(new Result(worst, layers, escalation), table);
+        return new Result(worst, layers, escalation);
+    }
+
+    /**
+     * Whether something is mounted at {@code target}: from statx where the kernel can tell (no read of the
+     * mount table, which on a busy node has hundreds of lines), else from the mount table.
+     */
+    private boolean isMountPoint(Path target) throws IOException {
+        return switch (mounter.mountPoint(target)) {
+            case ABSENT, NOT_MOUNTED -> false;
+            case MOUNTED -> true;
+            case UNKNOWN -> table().isMountPoint(target);
+        };
     }
 
     /**
@@ -114,19 +116,21 @@ public final class Teardown {
      * @throws java.nio.file.DirectoryNotEmptyException when the unmounted directory still has content
      */
     public Result unmountAndRemove(Path target) throws IOException {
-        Unmounted unmounted = unmountAll(target);
-        Result result = unmounted.result();
-        MountTable table = unmounted.after();
-        if (table.isMountPoint(target)) {
+        Result result = unmount(target);
+        if (isMountPoint(target)) {
             throw MountException.refused("rmdir", target, Errno.EBUSY, "it is still a mount point");
         }
-        List<MountEntry> inside = table.under(target);
-        if (!inside.isEmpty()) {
-            throw MountException.refused("rmdir", target, Errno.EBUSY, "mounts remain under it: "
-                    + inside.stream().map(e -> e.mountPoint().toString()).toList());
-        }
         // The target is unmounted now, so this is a call on the local parent directory.
-        BlockingCalls.callEvenIfSaturated("rmdir", target, mounter.deadline(), () -> Files.deleteIfExists(target));
+        try {
+            BlockingCalls.callEvenIfSaturated("rmdir", target, mounter.deadline(), () -> Files.deleteIfExists(target));
+        } catch (java.nio.file.DirectoryNotEmptyException e) {
+            List<MountEntry> inside = table().under(target);
+            if (!inside.isEmpty()) {
+                throw MountException.refused("rmdir", target, Errno.EBUSY, "mounts remain under it: "
+                        + inside.stream().map(m -> m.mountPoint().toString()).toList());
+            }
+            throw e;
+        }
         return result;
     }
 

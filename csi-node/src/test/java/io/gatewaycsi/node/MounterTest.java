@@ -64,6 +64,24 @@ class MounterTest {
         }
     }
 
+    /** statx's STATX_ATTR_MOUNT_ROOT tells mount points apart without reading the mount table. */
+    @Test
+    void mountPointsAreToldFromStatxWithoutFollowingALink() throws IOException {
+        Path source = Files.createDirectory(tmp.resolve("src"));
+        Path target = Files.createDirectory(tmp.resolve("tgt"));
+        Path link = Files.createSymbolicLink(tmp.resolve("link"), target);
+        assertThat(mounter.mountPoint(tmp.resolve("missing"))).isEqualTo(Mounter.MountPoint.ABSENT);
+        assertThat(mounter.mountPoint(target)).isEqualTo(Mounter.MountPoint.NOT_MOUNTED);
+        try (TestMounts mounts = new TestMounts()) {
+            mounter.bind(source, mounts.track(target));
+            assertThat(mounter.mountPoint(target)).isEqualTo(Mounter.MountPoint.MOUNTED);
+            assertThat(mounter.mountPoint(link)).as("the link itself").isEqualTo(Mounter.MountPoint.NOT_MOUNTED);
+            assertThat(mounter.mountPoint(source)).isEqualTo(Mounter.MountPoint.NOT_MOUNTED);
+            mounter.unmount(target);
+            assertThat(mounter.mountPoint(target)).isEqualTo(Mounter.MountPoint.NOT_MOUNTED);
+        }
+    }
+
     @Test
     void aReadOnlyRemountMakesWritesFailWithErofs() throws IOException {
         Path source = Files.createDirectory(tmp.resolve("source"));
