@@ -114,6 +114,17 @@ public final class GatewayFileSystem implements FuseOperations {
     private volatile int negotiatedMaxRead;
     private volatile int maxReadahead;
     private volatile boolean writebackCache;
+    /**
+     * How long a statfs answer is reused, in nanoseconds: the node plugin probes every staging mount with
+     * statvfs before each publish, and a mount storm would otherwise ask the gateway hundreds of times a
+     * second for figures that hardly change.
+     */
+    static final long STATFS_CACHE_NANOS = 1_000_000_000L;
+
+    private record FsStatsAt(NfsFsStats stats, long nanos) {
+    }
+
+    private volatile FsStatsAt lastStats;
     private final AtomicLong largestRead = new AtomicLong();
     private final AtomicLong largestWrite = new AtomicLong();
     private final AtomicLong readRequests = new AtomicLong();
@@ -359,7 +370,15 @@ public final class GatewayFileSystem implements FuseOperations {
     @Override
     public int statfs(String path, Statvfs statvfs) {
         return guard(FuseOp.STATFS, path, () -> {
-            NfsFsStats s = gw("statfs", path, n -> session.statvfs(paths.root()));
+            long now = System.nanoTime();
+            FsStatsAt cached = lastStats;
+            NfsFsStats s;
+            if (cached != null && now - cached.nanos() < STATFS_CACHE_NANOS) {
+                s = cached.stats();
+            } else {
+                s = gw("statfs", path, n -> session.statvfs(paths.root()));
+                lastStats = new FsStatsAt(s, now);
+            }
             long bs = Math.max(1, s.blockSize());
             statvfs.setBsize(bs);
             statvfs.setFrsize(bs);

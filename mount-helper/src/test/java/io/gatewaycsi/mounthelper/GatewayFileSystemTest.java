@@ -106,4 +106,35 @@ class GatewayFileSystemTest {
             assertThat(declaredHere).as("%s is implemented", op).isTrue();
         }
     }
+    /** statfs answers come from the gateway at most once a second (a publish storm probes every mount). */
+    @Test
+    void statfsAsksTheGatewayAtMostOncePerSecond() {
+        java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
+        io.gatewaycsi.nfs.NfsSession session = (io.gatewaycsi.nfs.NfsSession) java.lang.reflect.Proxy.newProxyInstance(
+                getClass().getClassLoader(), new Class<?>[] {io.gatewaycsi.nfs.NfsSession.class}, (proxy, method, args) -> {
+                    if (method.getName().equals("statvfs")) {
+                        asked.incrementAndGet();
+                        return new io.gatewaycsi.nfs.NfsFsStats(1L << 30, 1L << 29, 1L << 29, 1000, 500, 4096, 255);
+                    }
+                    throw new UnsupportedOperationException(method.getName());
+                });
+        MountSemantics rw = MountSemantics.parse(List.of(), false);
+        GatewayCaller caller = new GatewayCaller(rw, new GatewayHealth(Duration.ofSeconds(1), System::nanoTime),
+                System::nanoTime, "test");
+        GatewayFileSystem fs = new GatewayFileSystem(null, session, new VolumePaths("vol"), rw, caller,
+                new ChunkPool(1 << 20, 1), Executors.newSingleThreadExecutor(), 2, null, true, "test");
+        long[] blocks = new long[1];
+        org.cryptomator.jfuse.api.Statvfs out = (org.cryptomator.jfuse.api.Statvfs) java.lang.reflect.Proxy.newProxyInstance(
+                getClass().getClassLoader(), new Class<?>[] {org.cryptomator.jfuse.api.Statvfs.class}, (proxy, method, args) -> {
+                    if (method.getName().equals("setBlocks")) {
+                        blocks[0] = (long) args[0];
+                    }
+                    return method.getReturnType() == long.class ? 0L : null;
+                });
+        for (int i = 0; i < 50; i++) {
+            assertThat(fs.statfs("/", out)).isZero();
+        }
+        assertThat(blocks[0]).isEqualTo((1L << 30) / 4096);
+        assertThat(asked.get()).as("gateway statvfs calls for 50 statfs within a second").isEqualTo(1);
+    }
 }
