@@ -104,18 +104,60 @@ class DistRuntimeTest {
 
     @Test
     void theNodePluginServesIdentityOnTheTrimmedRuntime() throws Exception {
-        servesIdentity("node", List.of("--node-id=dist-test-node",
-                "--mount-helper-endpoint=unix://" + dir.resolve("helper.sock")));
+        servesIdentity("node", nodeFlags(), "");
+    }
+
+    /**
+     * The build trains an AOT cache per role (train-aot) and the launcher maps it: with {@code -XX:AOTMode=on}
+     * the JVM refuses to start unless it can use the cache, so this fails without one or with one that does not
+     * fit the launcher's runtime, jars and flags.
+     */
+    @Test
+    void everyRoleStartsFromItsAotCache() throws Exception {
+        for (String role : List.of("node", "mount-helper", "controller")) {
+            assertThat(Repo.dist().resolve("lib/aot/" + role + ".aot")).isRegularFile();
+            ProcessBuilder builder = new ProcessBuilder(Repo.dist().resolve("bin/gateway-csi").toString(), role,
+                    "--help").redirectErrorStream(true);
+            builder.environment().put("GATEWAY_CSI_JAVA_OPTS", "-XX:AOTMode=on");
+            Process help = builder.start();
+            String out = new String(help.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(help.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(help.exitValue()).as(out).isZero();
+        }
+        servesIdentity("node", nodeFlags(), "-XX:AOTMode=on");
+        servesIdentity("controller", List.of(), "-XX:AOTMode=on");
+    }
+
+    /** Netty's allocator events are off (GatewayCsi.NETTY_JFR_PROPERTY): serving a call loads no JFR class. */
+    @Test
+    void theNodePluginLoadsNoJfrClassesToServeACall() throws Exception {
+        Path classes = dir.resolve("classes.log");
+        servesIdentity("node", nodeFlags(), "-Xlog:class+load=info:file=" + classes);
+        List<String> loaded = Files.readAllLines(classes);
+        assertThat(loaded).anyMatch(line -> line.contains("io.gatewaycsi.csi.v1.ProbeResponse "));
+        assertThat(loaded).noneMatch(line -> line.contains(" jdk.jfr.Event ") || line.contains("jrt:/jdk.jfr"));
+    }
+
+    private List<String> nodeFlags() {
+        return List.of("--node-id=dist-test-node", "--state-dir=" + dir.resolve("state"),
+                "--mount-helper-endpoint=unix://" + dir.resolve("helper.sock"));
     }
 
     private void servesIdentity(String role, List<String> extra) throws Exception {
+        servesIdentity(role, extra, "");
+    }
+
+    private void servesIdentity(String role, List<String> extra, String javaOpts) throws Exception {
         Path socket = dir.resolve(role + ".sock");
         Path log = dir.resolve(role + ".log");
+        Files.deleteIfExists(socket);
         String driverName = "dist-test.gateway-csi.io";
         List<String> command = new java.util.ArrayList<>(List.of(Repo.dist().resolve("bin/gateway-csi").toString(),
                 role, "--endpoint=unix://" + socket, "--driver-name=" + driverName));
         command.addAll(extra);
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        builder.environment().put("GATEWAY_CSI_JAVA_OPTS", javaOpts);
+        Process process = builder.start();
         try {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             while (!Files.exists(socket)) {

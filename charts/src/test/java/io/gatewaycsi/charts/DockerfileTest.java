@@ -21,11 +21,21 @@ class DockerfileTest {
     @Test
     void theImageShipsTheDistributionTheBuildMakes() throws IOException {
         String dockerfile = String.join("\n", lines());
-        assertThat(dockerfile).contains("./mvnw -B -ntp -DskipTests -pl cli -am package");
+        assertThat(dockerfile).contains("./mvnw -B -ntp -DskipTests -Dgatewaycsi.aot.skip -pl cli -am package");
         assertThat(dockerfile).contains("COPY --from=build /src/cli/target/dist /opt/gateway-csi");
         assertThat(Repo.dist().resolve("bin/gateway-csi")).isExecutable();
         assertThat(dockerfile).contains("ln -s /opt/gateway-csi/bin/gateway-csi /usr/local/bin/gateway-csi");
         assertThat(lines()).contains("ENTRYPOINT [\"gateway-csi\"]");
+    }
+
+    /** AOT caches serve only the paths and jars they were made with: trained where the image installs the dist. */
+    @Test
+    void theAotCachesAreTrainedInTheImageAsRootBeforeItDropsToTheControllersUser() throws IOException {
+        List<String> lines = lines();
+        int copy = lines.indexOf("COPY --from=build /src/cli/target/dist /opt/gateway-csi");
+        int train = lines.indexOf(" && gateway-csi train-aot");
+        assertThat(copy).isPositive();
+        assertThat(train).isGreaterThan(copy).isLessThan(lines.indexOf("USER 65532:65532"));
     }
 
     @Test

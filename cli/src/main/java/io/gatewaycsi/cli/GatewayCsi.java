@@ -17,15 +17,30 @@ import picocli.CommandLine.Spec;
         versionProvider = GatewayCsi.Version.class,
         description = "CSI driver that mounts an NFS gateway into Kubernetes pods.",
         subcommands = {ControllerCommand.class, NodeCommand.class, MountHelperCommand.class, AllCommand.class,
-            ParametersCommand.class, LifecycleCommand.class, DoctorCommand.class})
+            ParametersCommand.class, LifecycleCommand.class, DoctorCommand.class, TrainAotCommand.class})
 public final class GatewayCsi implements Runnable {
 
     @Spec
     CommandSpec spec;
 
+    /**
+     * Netty's pooled allocator reports chunk allocations as JFR events unless told not to; the first gRPC call
+     * then loads about 100 JFR classes (1.5 MiB of an idle node plugin's RSS, bench/RESULTS.md, benchmark 5)
+     * for events nobody records. An operator's own {@code -D} setting wins.
+     */
+    static final String NETTY_JFR_PROPERTY = "io.grpc.netty.shaded.io.netty.jfr.enabled";
+
     /** Runs the command line and exits with its code. */
     public static void main(String[] args) {
+        quietLibraries();
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    }
+
+    /** Library settings made before any of them loads; see {@link #NETTY_JFR_PROPERTY}. */
+    static void quietLibraries() {
+        if (System.getProperty(NETTY_JFR_PROPERTY) == null) {
+            System.setProperty(NETTY_JFR_PROPERTY, "false");
+        }
     }
 
     /** Runs the command line with the given output streams and returns the exit code. */
