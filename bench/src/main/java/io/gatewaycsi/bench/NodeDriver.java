@@ -13,8 +13,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The node side of the driver as operators run it: a mount helper process ({@code bin/gateway-csi
- * mount-helper}) and a node plugin process ({@code bin/gateway-csi node}) talking to it over its socket, plus a
+ * The node side of the driver as operators run it: a mount helper process ({@code gateway-csi
+ * mount-helper}) and a node plugin process ({@code gateway-csi node}) talking to it over its socket, plus a
  * channel to the node plugin. Volumes are static: directories made in the gateway's export directory and
  * staged with {@code mountBackend=sidecar}. {@link #close()} unstages what it staged and stops both processes.
  */

@@ -12,7 +12,7 @@ import java.util.Set;
 
 /**
  * Benchmark 2 (issue 4): NodePublishVolume + NodeUnpublishVolume of one staged volume through gRPC (the node
- * plugin process, {@code bin/gateway-csi node}, on a unix socket; the volume staged by the mount helper
+ * plugin process, {@code gateway-csi node} through the image's launcher, on a unix socket; the volume staged by the mount helper
  * process) against the bare syscalls the RPCs come down to, made from this JVM: mkdir of the target +
  * {@link Mounter#bind}, and {@link Mounter#unmount} + rmdir. For 1 target (sequential cycles) and for 200
  * targets published, then unpublished, by 32 concurrent callers; after the 200 publishes the mount table must
@@ -121,8 +121,8 @@ final class PublishBench {
         Samples.Summary unpublish200 = rounds.ratio("ours.200.unpublish.p50", "bare.200.unpublish.p50");
         int n = rounds.rounds("ours.1.publish.p50");
         Report report = new Report("2. Node publish (issue 4)",
-                "NodePublishVolume / NodeUnpublishVolume through gRPC — the node plugin process (`bin/gateway-csi"
-                        + " node`) on a unix socket; the volume staged once through the mount helper process (FUSE) — versus"
+                "NodePublishVolume / NodeUnpublishVolume through gRPC — the node plugin process (`gateway-csi"
+                        + " node` through the image's launcher, cli/target/dist/bin/gateway-csi) on a unix socket; the volume staged once through the mount helper process (FUSE) — versus"
                         + " the bare calls they come down to, from the benchmark JVM: mkdir + `Mounter.bind`, and"
                         + " `Mounter.unmount` + rmdir. 1 target: " + SINGLE_CYCLES + " sequential publish/unpublish"
                         + " cycles per side per round; 200 targets: " + CALLERS + " concurrent callers publish "

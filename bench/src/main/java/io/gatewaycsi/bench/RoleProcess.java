@@ -11,8 +11,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One driver process started the way an operator starts it: {@code bin/gateway-csi <role> <flags>} (the
- * launcher execs java, so the PID is the JVM's). Its output goes to a log file in the work directory; its PID
+ * One driver process started the way an operator starts it: {@code gateway-csi <role> <flags>} through the
+ * benchmark's launcher ({@link BenchEnvironment#launcher()}; it execs java, so the PID is the JVM's). Its output goes to a log file in the work directory; its PID
  * is written to {@code <work>/pids/} so that bench/run's trap can stop it should this JVM die. Every process
  * started is stopped by {@link #close()} and, failing that, by a shutdown hook.
  */
@@ -39,7 +39,7 @@ final class RoleProcess implements AutoCloseable {
     }
 
     /**
-     * Starts {@code bin/gateway-csi role args...}.
+     * Starts {@code gateway-csi role args...} with the environment's launcher.
      *
      * @param javaOpts extra JVM flags (GATEWAY_CSI_JAVA_OPTS), may be empty
      * @param heap     the -Xmx value (GATEWAY_CSI_HEAP), or null for the launcher's default
@@ -53,7 +53,7 @@ final class RoleProcess implements AutoCloseable {
     static RoleProcess start(BenchEnvironment env, String role, List<String> args, String javaOpts, String heap,
                              Map<String, String> extraEnv, String logName) throws IOException {
         List<String> command = new ArrayList<>();
-        command.add(env.home().resolve("bin/gateway-csi").toString());
+        command.add(env.launcher().toString());
         command.add(role);
         command.addAll(args);
         Path logs = Files.createDirectories(env.work().resolve("logs"));

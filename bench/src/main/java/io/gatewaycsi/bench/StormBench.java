@@ -18,7 +18,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * Benchmark 4 (issue 9): a mount storm. 10 volumes, each staged once through the mount helper; then 500
  * NodePublishVolume calls spread over them (target i publishes volume i mod 10) from 64 concurrent callers,
  * then 500 NodeUnpublishVolume. The node plugin and the mount helper run as their own processes
- * ({@code bin/gateway-csi node} / {@code mount-helper}), so the node plugin's RSS is its own: sampled every
+ * ({@code gateway-csi node} / {@code mount-helper}, through the image's launcher), so the node plugin's RSS is its own: sampled every
  * 20 ms during the storm, and its peak (VmHWM) at the end. Beside each storm, the same storm of bare
  * mkdir+bind / unmount+rmdir from the benchmark JVM, interleaved, as the floor.
  */
@@ -129,7 +129,7 @@ final class StormBench {
                 PUBLISHES + " NodePublishVolume calls over " + VOLUMES + " volumes (each staged once through the mount"
                         + " helper: " + VOLUMES + " NodeStageVolume), " + CALLERS + " concurrent callers, then " + PUBLISHES
                         + " NodeUnpublishVolume; the node plugin and the mount helper are separate processes"
-                        + " (`bin/gateway-csi node`, `bin/gateway-csi mount-helper`, flags as shipped). Baseline: the same"
+                        + " (`gateway-csi node`, `gateway-csi mount-helper` through the image's launcher, cli/target/dist/bin/gateway-csi: as shipped). Baseline: the same"
                         + " storm of bare mkdir + `Mounter.bind` / `Mounter.unmount` + rmdir from the benchmark JVM. "
                         + n + " rounds after one warm-up storm, interleaved (order alternating); median (min–max) of the"
                         + " per-round values; ratio = gRPC / bare.");

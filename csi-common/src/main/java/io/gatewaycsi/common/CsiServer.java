@@ -24,8 +24,10 @@ import java.util.logging.Logger;
 
 /**
  * A gRPC server for CSI services on a unix domain socket (or TCP), over netty's native epoll transport.
- * RPCs run on virtual threads, so blocking work (exec, mounts, NFS calls — each with its own deadline) never
- * holds an event-loop thread, and a storm of concurrent calls costs no platform threads. Every call passes
+ * RPCs run on a pool of at most {@link #MAX_RPC_THREADS} platform threads (made on demand, idle ones end after
+ * a minute), so blocking work (exec, mounts, NFS calls — each with its own deadline) never holds an event-loop
+ * thread; platform rather than virtual threads because libnfs and mount syscalls block in native code, which
+ * pins a virtual thread's carrier (bench/RESULTS.md, benchmark 1). Every call passes
  * through {@link RpcLogInterceptor} and {@link RpcMetrics} (per-call duration by method and status code).
  */
 public final class CsiServer implements AutoCloseable {
