@@ -593,6 +593,20 @@ final class DataPathBench {
                             rounds.summary("v3.seqwrite.ours").format("MiB/s"), rounds.summary("v3.seqwrite.base").format("MiB/s"),
                             rounds.ratio("v3.seqwrite.ours", "v3.seqwrite.base").ratio())));
         }
+        Samples.Summary random16 = rounds.ratio("rand.1m.d16.ours", "rand.1m.d16.lib");
+        if (random16.median() < 0.7) {
+            notes.add(String.format("The 1 MiB depth-16 gap: %.2f× against 0.70×. Each read through the mount takes %s"
+                    + " (p50) where NfsSession's takes %s, with the same bytes on the wire (table above): the time is"
+                    + " not in extra gateway traffic, and not in the helper's CPU (its profile below is nearly idle; its"
+                    + " threads wait in libnfs for replies). It is in the FUSE path: every 1 MiB read is a page-cache"
+                    + " read of the kernel's, sent to the helper as FUSE READ requests that the kernel queues as"
+                    + " background requests, plus two copies of the data (helper → kernel → reader). Tried without"
+                    + " gain: the kernel's max_background raised to 64, the helper on C2, the helper's read-ahead off"
+                    + " (table above). What would close it: direct I/O for large random readers (one FUSE request per"
+                    + " read, no page-cache insertion; it needs the kernel's FUSE_DIRECT_IO_ALLOW_MMAP for data loaders"
+                    + " that mmap files) — not built yet.", random16.median(),
+                    rounds.summary("rand.1m.d16.ours.p50").format("ms"), rounds.summary("rand.1m.d16.lib.p50").format("ms")));
+        }
         notes.add(String.format("Our writes end with a COMMIT at close (the gateway fsyncs the file); `nfs-cp` over"
                 + " NFSv3 sends none. An fsync of its file on the gateway right after it took %s s, so the COMMIT is not"
                 + " what separates the two.", rounds.summary("seqwrite.fsync").format("")));
