@@ -296,12 +296,14 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
         boolean singleWriter = request.getVolumeCapability().getAccessMode().getMode()
                 == VolumeCapability.AccessMode.Mode.SINGLE_NODE_SINGLE_WRITER;
         // The common case is told from statx alone, without reading the mount table (hundreds of lines on a
-        // node in a mount storm): the staging path is a mount point and the target is not.
-        boolean fresh = !singleWriter && mounter.mountPoint(staging) == Mounter.MountPoint.MOUNTED
-                && switch (mounter.mountPoint(target)) {
-                    case ABSENT, NOT_MOUNTED -> true;
-                    case MOUNTED, UNKNOWN -> false;
-                };
+        // node in a mount storm): the staging path is a mount point and the target is not. Both statx in one
+        // hand-off (BlockingCalls): with AT_STATX_DONT_SYNC neither asks the gateway.
+        boolean fresh = !singleWriter && BlockingCalls.call("statx", target, mounter.deadline(), () ->
+                mounter.mountPoint(staging) == Mounter.MountPoint.MOUNTED
+                        && switch (mounter.mountPoint(target)) {
+                            case ABSENT, NOT_MOUNTED -> true;
+                            case MOUNTED, UNKNOWN -> false;
+                        });
         Optional<MountEntry> staged = Optional.empty();
         if (!fresh) {
             MountTable table = MountTable.read();
@@ -345,9 +347,20 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
             }
             staged = MountTable.read().topmost(staging).or(() -> Optional.of(entry));
         }
-        paths.requireNoSymlinks(target, "target_path", true);
-        createDirectory(target, "target_path");
-        mounter.bind(staging, target, readOnly);
+        // One hand-off for the three: they are on the node's own directories and the staging mount's root.
+        try {
+            BlockingCalls.call("bind", target, mounter.deadline(), () -> {
+                paths.requireNoSymlinks(target, "target_path", true);
+                createDirectory(target, "target_path");
+                mounter.bind(staging, target, readOnly);
+                return null;
+            });
+        } catch (MountException e) {
+            if (e.isTimeout()) {
+                throw CsiException.deadlineExceeded("publishing at " + target + ": " + e.getMessage());
+            }
+            throw e;
+        }
         events.published(target, pod);
         LOG.info(LogLine.event("published").with("volume_id", request.getVolumeId()).with("target_path", target)
                 .with("readonly", readOnly).with("pod", pod.map(ObjectRef::toString).orElse(null)).toString());

@@ -117,12 +117,14 @@ public final class Teardown {
      */
     public Result unmountAndRemove(Path target) throws IOException {
         Result result = unmount(target);
-        if (isMountPoint(target)) {
-            throw MountException.refused("rmdir", target, Errno.EBUSY, "it is still a mount point");
-        }
-        // The target is unmounted now, so this is a call on the local parent directory.
+        // The target is unmounted now, so these are calls on the local parent directory: one hand-off.
         try {
-            BlockingCalls.callEvenIfSaturated("rmdir", target, mounter.deadline(), () -> Files.deleteIfExists(target));
+            BlockingCalls.callEvenIfSaturated("rmdir", target, mounter.deadline(), () -> {
+                if (isMountPoint(target)) {
+                    throw MountException.refused("rmdir", target, Errno.EBUSY, "it is still a mount point");
+                }
+                return Files.deleteIfExists(target);
+            });
         } catch (java.nio.file.DirectoryNotEmptyException e) {
             List<MountEntry> inside = table().under(target);
             if (!inside.isEmpty()) {

@@ -29,6 +29,41 @@ class BlockingCallsTest {
     }
 
     @Test
+    void callsMadeInsideACallRunInPlaceOnItsWorkerUnderTheOuterDeadline() throws Exception {
+        AtomicReference<Thread> outer = new AtomicReference<>();
+        Thread inner = BlockingCalls.call("statx", PATH, Duration.ofSeconds(5), () -> {
+            outer.set(Thread.currentThread());
+            return BlockingCalls.call("mkdir", PATH, Duration.ofSeconds(5), Thread::currentThread);
+        });
+        assertThat(inner).isSameAs(outer.get()).isNotSameAs(Thread.currentThread());
+
+        // The inner call's own, longer deadline does not apply: the outer call times out and is abandoned.
+        CountDownLatch release = new CountDownLatch(1);
+        int before = BlockingCalls.abandonedNow();
+        long started = System.nanoTime();
+        assertThatThrownBy(() -> BlockingCalls.call("publish", PATH, Duration.ofMillis(100), () ->
+                BlockingCalls.call("bind", PATH, Duration.ofSeconds(30), () -> {
+                    try {
+                        return release.await(10, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        throw new AssertionError(e);
+                    }
+                })))
+                .isInstanceOfSatisfying(MountException.class, e -> {
+                    assertThat(e.isTimeout()).isTrue();
+                    assertThat(e.operation()).isEqualTo("publish");
+                });
+        assertThat(System.nanoTime() - started).isLessThan(TimeUnit.SECONDS.toNanos(5));
+        assertThat(BlockingCalls.abandonedNow()).isEqualTo(before + 1);
+        release.countDown();
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (BlockingCalls.abandonedNow() > before && System.nanoTime() < until) {
+            Thread.sleep(10);
+        }
+        assertThat(BlockingCalls.abandonedNow()).isEqualTo(before);
+    }
+
+    @Test
     void aCallPastItsDeadlineIsReportedAsATimeoutOffTheCallersThreadAndCountedUntilItReturns()
             throws Exception {
         CountDownLatch release = new CountDownLatch(1);
