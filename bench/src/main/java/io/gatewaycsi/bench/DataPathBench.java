@@ -593,6 +593,18 @@ final class DataPathBench {
                             rounds.summary("v3.seqwrite.ours").format("MiB/s"), rounds.summary("v3.seqwrite.base").format("MiB/s"),
                             rounds.ratio("v3.seqwrite.ours", "v3.seqwrite.base").ratio())));
         }
+        Samples.Summary sequential = rounds.ratio("seqread.ours", "seqread.base");
+        if (sequential.median() < 0.8) {
+            notes.add(String.format("The sequential-read gap: %.2f× against 0.80×, from %d rounds (median and range of their ratios: %s) —"
+                    + " the 1 GiB cases are the noisiest here (the gateway, the helper and the reader share 2 cores, and"
+                    + " one slow round moves a median of three)%s, and the helper's profile during a sequential read"
+                    + " (below) shows its"
+                    + " threads waiting on the gateway, not computing. What would settle it: more rounds of the 1 GiB"
+                    + " cases (BENCH_BIG_ROUNDS) on a quieter machine.", sequential.median(),
+                    rounds.rounds("seqread.ours"), sequential.ratio(), rounds.rounds("nora.seqread.ours") == 0 ? ""
+                            : "; the rerun with the helper's read-ahead off in this same run measured "
+                            + rounds.ratio("nora.seqread.ours", "nora.seqread.base").ratio()));
+        }
         Samples.Summary random16 = rounds.ratio("rand.1m.d16.ours", "rand.1m.d16.lib");
         if (random16.median() < 0.7) {
             notes.add(String.format("The 1 MiB depth-16 gap: %.2f× against 0.70×. Each read through the mount takes %s"
