@@ -29,7 +29,7 @@ record BenchEnvironment(String server, String share, Path exportDir, Path sectio
         return new BenchEnvironment(require("NFS_SERVER"), require("NFS_SHARE"), Path.of(require("NFS_EXPORT_DIR")),
                 Path.of(require("BENCH_SECTIONS")), Path.of(require("BENCH_WORK")), Path.of(require("BENCH_HOME")),
                 Path.of(require("BENCH_JAVA_HOME")), Path.of(require("BENCH_LAUNCHER")), Integer.parseInt(optional("BENCH_ROUNDS", "5")),
-                Integer.parseInt(optional("BENCH_BIG_ROUNDS", "3")),
+                Integer.parseInt(optional("BENCH_BIG_ROUNDS", "5")),
                 Long.parseLong(optional("BENCH_BIG_BYTES", Long.toString(1L << 30))),
                 Duration.ofSeconds(Long.parseLong(optional("BENCH_BUDGET_S", "240"))));
     }
