@@ -175,14 +175,18 @@ final class StormBench {
             double bareP99 = rounds.summary("bare.publish.p99").median();
             report.note(String.format("The gap: p99 %.0f ms against 50 ms. The bare syscalls' own p99 in the same storm is"
                     + " %.1f ms (mount and umount serialize on the kernel's mount lock, and umount waits for an RCU grace"
-                    + " period), so the rest is the node plugin's throughput: each publish is a gRPC call (HTTP/2 framing,"
-                    + " protobuf, an RPC thread hand-off each way), two statx, a statfs answered by the mount helper, an"
-                    + " lstat walk of the target, mkdir, the bind and a log line, on 2 cores shared with the 64 callers'"
-                    + " own gRPC client, the mount helper and the gateway. The profile below is flat (no frame above a few"
-                    + " percent outside the syscalls). What would close it: about %.1f× the publishes per second — the"
-                    + " node plugin on C2 instead of C1 did not give it (tried by hand with the benchmarks' storm-variants mode, 2 runs each:"
-                    + " p99 no better, peak RSS +15 MiB), so it needs less work per call in the gRPC stack itself, or"
-                    + " cores of its own: in a cluster the caller (kubelet) is not inside the benchmark's 2 cores.", p99.median(), bareP99, CALLERS / 0.05 / rate));
+                    + " period); the rest is the time each publish spends in the node plugin, times the callers in line:"
+                    + " a gRPC call (HTTP/2 framing, protobuf, an RPC thread hand-off each way), two statx, a statfs"
+                    + " answered by the mount helper, an lstat walk of the target, mkdir, the bind and a log line, on 2"
+                    + " cores shared with the 64 callers' own gRPC client, the mount helper and the gateway. The profile"
+                    + " below is flat and thin: the node plugin spends most of the storm off CPU, waiting for thread"
+                    + " hand-offs (each ~70 µs here), the kernel's mount lock and mkdir in the one parent directory of"
+                    + " the targets. What would close it: a p99 %.1f× shorter, i.e. that much less time per publish."
+                    + " The node plugin on C2 instead of C1 did not give it (tried by hand with the benchmarks'"
+                    + " storm-variants mode, 2 runs each: p99 no better, peak RSS +15 MiB); fewer hand-offs per call did"
+                    + " part of it (publish's file-system calls now take two instead of six); the rest needs fewer waits"
+                    + " in the gRPC stack, or callers off these 2 cores (in a cluster the kubelet is).",
+                    p99.median(), bareP99, p99.median() / 50));
             NodeGrpc.NodeBlockingStub node = driver.stub();
             try (RemoteJfr jfr = RemoteJfr.start(env, driver.node().pid(), "node-storm")) {
                 storm(env, node, volumes, targets, "p", new Samples(), new Samples());
