@@ -184,7 +184,7 @@ final class StormBench {
                     + " the targets. What would close it: a p99 %.1f× shorter, i.e. that much less time per publish."
                     + " The node plugin on C2 instead of C1 did not give it (tried by hand with the benchmarks'"
                     + " storm-variants mode, 2 runs each: p99 no better, peak RSS +15 MiB); fewer hand-offs per call did"
-                    + " part of it (publish's file-system calls now take two instead of six); the rest needs fewer waits"
+                    + " part of it (publish's file-system calls now take three instead of six); the rest needs fewer waits"
                     + " in the gRPC stack, or callers off these 2 cores (in a cluster the kubelet is).",
                     p99.median(), bareP99, p99.median() / 50));
             NodeGrpc.NodeBlockingStub node = driver.stub();
