@@ -108,6 +108,10 @@ final class TrainAotCommand implements Callable<Integer> {
             if (role.equals("node")) {
                 command.addAll(List.of("--node-id=aot-training", "--state-dir=" + work.resolve("state"),
                         "--mount-helper-endpoint=unix://" + work.resolve("no-helper.sock")));
+            } else if (role.equals("mount-helper")) {
+                // Training does not depend on what capabilities the build (an image build, say) runs with: the
+                // classes of dropping them still load from the jars at run time.
+                command.add("--keep-capabilities");
             }
             Path log = work.resolve(role + ".log");
             ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());

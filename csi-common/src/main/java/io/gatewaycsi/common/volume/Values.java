@@ -105,8 +105,8 @@ final class Values {
         if (!value.startsWith("/")) {
             throw new IllegalArgumentException("it must start with /");
         }
-        String relative = value.replaceAll("/+$", "").substring(value.equals("/") ? 0 : 1);
-        return relative.isEmpty() ? "/" : "/" + relativePath(relative);
+        String trimmed = value.replaceAll("/+$", "");
+        return trimmed.isEmpty() ? "/" : "/" + relativePath(trimmed.substring(1));
     }
 
     /** A relative path of safe segments: no empty, {@code .} or {@code ..} segment, no control character. */

@@ -101,6 +101,17 @@ class VolumeParametersTest {
         assertThat(parameters.server()).isEqualTo("gw.example.com");
     }
 
+    /** Found by NodeHostileInputTest: a share of slashes only was an index error (INTERNAL), not a path. */
+    @Test
+    void aShareOfSlashesOnlyIsTheRootAndADoubleSlashInsideIsRefused() {
+        for (String root : List.of("/", "//", "///")) {
+            assertThat(VolumeParameters.parse(gateway("share", root), STORAGE_CLASS).share()).as(root).isEqualTo("/");
+        }
+        assertThatThrownBy(() -> VolumeParameters.parse(gateway("share", "//a"), STORAGE_CLASS))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("parameter `share` must be an absolute path such as /my-bucket, got `//a`");
+    }
+
     @Test
     void subDirTemplatesResolveFromTheProvisionersMetadata() {
         VolumeParameters parameters = VolumeParameters.parse(gateway("subDir",
