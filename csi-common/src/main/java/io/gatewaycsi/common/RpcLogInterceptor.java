@@ -17,7 +17,9 @@ import java.util.logging.Logger;
 /**
  * Logs one line per RPC when it completes: method, the volume it concerns ({@code volume_id}, or
  * {@code name} for CreateVolume/CreateSnapshot, and {@code snapshot_id}), duration in milliseconds and the
- * gRPC status code, plus the error description when the call failed. At debug level the request is logged
+ * gRPC status code, plus the error description when the call failed. The line is written after the answer
+ * has been handed to gRPC, so a slow log sink never delays the caller (the duration ends when the answer
+ * was ready). At debug level the request is logged
  * too, with every {@code csi_secret} field removed ({@link SecretRedactor}). Successful calls of the
  * health-check methods (Probe, GetPluginInfo, GetPluginCapabilities, the Get*Capabilities calls) are logged
  * at debug only, since sidecars poll them.
@@ -38,14 +40,20 @@ public final class RpcLogInterceptor implements ServerInterceptor {
         ServerCall<Q, R> logged = new SimpleForwardingServerCall<>(call) {
             @Override
             public void close(Status status, Metadata trailers) {
-                line.with("duration_ms", String.format("%.3f", (System.nanoTime() - started) / 1e6))
-                        .with("code", status.getCode());
-                if (!status.isOk()) {
-                    line.with("error", status.getDescription());
+                long finished = System.nanoTime();
+                try {
+                    super.close(status, trailers);
+                } finally {
+                    // After the answer is on its way: writing the line (a syscall, or a wait on a full pipe)
+                    // does not hold back the caller.
+                    line.with("duration_ms", String.format("%.3f", (finished - started) / 1e6))
+                            .with("code", status.getCode());
+                    if (!status.isOk()) {
+                        line.with("error", status.getDescription());
+                    }
+                    Level level = status.isOk() && POLLED.contains(method) ? Level.FINE : Level.INFO;
+                    LOG.log(level, line::toString);
                 }
-                Level level = status.isOk() && POLLED.contains(method) ? Level.FINE : Level.INFO;
-                LOG.log(level, line::toString);
-                super.close(status, trailers);
             }
         };
         return new SimpleForwardingServerCallListener<>(next.startCall(logged, headers)) {

@@ -19,6 +19,11 @@ import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ServerCalls;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
@@ -53,6 +58,7 @@ class RpcLogInterceptorTest {
         public void close() {
         }
     };
+    private ServerServiceDefinition node;
     private Server server;
     private ManagedChannel channel;
 
@@ -60,7 +66,7 @@ class RpcLogInterceptorTest {
     void startServer() throws Exception {
         rpcLogger.addHandler(capture);
         rpcLogger.setLevel(Level.FINE);
-        ServerServiceDefinition service = ServerServiceDefinition.builder("csi.v1.Node")
+        node = ServerServiceDefinition.builder("csi.v1.Node")
                 .addMethod(STAGE, ServerCalls.asyncUnaryCall((request, responses) -> {
                     if (request.getStagingTargetPath().isEmpty()) {
                         responses.onError(Status.INVALID_ARGUMENT.withDescription("staging_target_path is empty")
@@ -71,7 +77,7 @@ class RpcLogInterceptorTest {
                     }
                 }))
                 .build();
-        BindableService bindable = () -> service;
+        BindableService bindable = () -> node;
         server = InProcessServerBuilder.forName("log-test").directExecutor()
                 .addService(ServerInterceptors.intercept(bindable, new RpcLogInterceptor())).build().start();
         channel = InProcessChannelBuilder.forName("log-test").directExecutor().build();
@@ -110,6 +116,56 @@ class RpcLogInterceptorTest {
         stage(NodeStageVolumeRequest.newBuilder().setVolumeId("vol").build());
         assertThat(infoLines()).singleElement().satisfies(line -> assertThat(line)
                 .contains("code=INVALID_ARGUMENT error=\"staging_target_path is empty\""));
+    }
+
+    @Test
+    void theCallerHasItsAnswerBeforeTheLineIsWritten() throws Exception {
+        // A log sink that cannot write (stderr into a full pipe) holds the line until the caller has its answer.
+        CountDownLatch answered = new CountDownLatch(1);
+        AtomicBoolean heldUntilAnswered = new AtomicBoolean();
+        Handler stuck = new Handler() {
+            @Override
+            public void publish(LogRecord record) {
+                if (!isLoggable(record)) {
+                    return;
+                }
+                try {
+                    heldUntilAnswered.set(answered.await(10, TimeUnit.SECONDS));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        ExecutorService rpcThreads = Executors.newSingleThreadExecutor();
+        Server pooled = InProcessServerBuilder.forName("log-test-pooled").executor(rpcThreads)
+                .addService(ServerInterceptors.intercept(node, new RpcLogInterceptor()))
+                .build().start();
+        ManagedChannel caller = InProcessChannelBuilder.forName("log-test-pooled").build();
+        stuck.setLevel(Level.INFO);
+        rpcLogger.addHandler(stuck);
+        try {
+            NodeStageVolumeRequest request = NodeStageVolumeRequest.newBuilder().setVolumeId("vol")
+                    .setStagingTargetPath("/s").build();
+            assertThat(ClientCalls.blockingUnaryCall(caller, STAGE,
+                    io.grpc.CallOptions.DEFAULT.withDeadlineAfter(5, TimeUnit.SECONDS), request)).isEqualTo(request);
+            answered.countDown();
+            pooled.shutdown().awaitTermination(10, TimeUnit.SECONDS);
+            assertThat(heldUntilAnswered).isTrue();
+            assertThat(infoLines()).singleElement().satisfies(line -> assertThat(line).contains("code=OK"));
+        } finally {
+            rpcLogger.removeHandler(stuck);
+            caller.shutdownNow();
+            pooled.shutdownNow();
+            rpcThreads.shutdownNow();
+        }
     }
 
     @Test
