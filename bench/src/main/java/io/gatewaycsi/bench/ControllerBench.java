@@ -6,6 +6,7 @@ import io.gatewaycsi.common.DriverName;
 import io.gatewaycsi.common.DriverVersion;
 import io.gatewaycsi.common.Endpoint;
 import io.gatewaycsi.common.IdentityService;
+import io.gatewaycsi.common.LogSetup;
 import io.gatewaycsi.common.volume.VolumeId;
 import io.gatewaycsi.controller.ControllerService;
 import io.gatewaycsi.controller.GatewaySessions;
@@ -48,7 +49,14 @@ import jdk.jfr.Recording;
  */
 final class ControllerBench {
 
-    private static final int SEQUENTIAL_PAIRS = 60;
+    /** Pairs per side and round at 1 caller, interleaved with the other sides. */
+    private static final int SEQUENTIAL_PAIRS = 80;
+    /** Pairs per side before the first round (not measured). */
+    private static final int WARM_UP_PAIRS = 1000;
+    /** Consecutive pairs per side and round whose CPU time is measured (the JVM's CPU clock ticks in 10 ms). */
+    private static final int CPU_PAIRS = 60;
+    /** Consecutive empty calls per round whose CPU time is measured. */
+    private static final int CPU_FLOOR_CALLS = 300;
     private static final int CALLERS = 16;
     private static final int PAIRS_PER_CALLER = 8;
     /** A record of the size the controller writes (a properties file with the volume context). */
@@ -76,6 +84,7 @@ final class ControllerBench {
     }
 
     static void run(BenchEnvironment env) throws Exception {
+        LogSetup.configure("info"); // as the controller's main does (its --log-level default)
         // The controller's own session options (cli ControllerOptions: 30 s, uid/gid 0, the default pool of 8).
         NfsSessionOptions options = NfsSessionOptions.defaults().withTimeout(Duration.ofSeconds(30)).withCredentials(0, 0);
         Path socket = env.work().resolve("controller.sock");
@@ -152,6 +161,45 @@ final class ControllerBench {
         void delete(String name) throws Exception;
     }
 
+    /** {@code side}'s calls, each made on a new virtual thread (what a virtual-thread server would do). */
+    private static Side onVirtualThreads(Side side) {
+        return new Side() {
+            @Override
+            public void create(String name) throws Exception {
+                onVirtualThread(() -> side.create(name));
+            }
+
+            @Override
+            public void delete(String name) throws Exception {
+                onVirtualThread(() -> side.delete(name));
+            }
+        };
+    }
+
+    private interface Call {
+        void run() throws Exception;
+    }
+
+    private static void onVirtualThread(Call call) throws Exception {
+        Exception[] failure = new Exception[1];
+        Thread.ofVirtual().start(() -> {
+            try {
+                call.run();
+            } catch (Exception e) {
+                failure[0] = e;
+            }
+        }).join();
+        if (failure[0] != null) {
+            throw failure[0];
+        }
+    }
+
+    /** An empty gRPC call, with the deadline the measured calls carry. */
+    private void floorCall() {
+        stub.withDeadlineAfter(60, TimeUnit.SECONDS).controllerGetCapabilities(
+                ControllerGetCapabilitiesRequest.getDefaultInstance());
+    }
+
     private final class Grpc implements Side {
         @Override
         public void create(String name) {
@@ -192,107 +240,107 @@ final class ControllerBench {
         AtomicInteger rawFailures = new AtomicInteger();
         List<String> failureMessages = new ArrayList<>();
         // Warm-up (not measured): JIT, the sessions' contexts (16 callers open the whole pool), the directories.
-        for (int i = 0; i < 100; i++) {
+        // Long enough for the JIT to settle: after 100 pairs the first rounds still ran partly C1-compiled code
+        // (per-round ratios fell from 1.6 to 1.3 over the rounds; after 600, from 1.5).
+        for (int i = 0; i < WARM_UP_PAIRS; i++) {
             pair(grpc, "wg" + i, null, null);
             pair(nfs, "wr" + i, null, null);
             pair(direct, "wd" + i, null, null);
-            stub.controllerGetCapabilities(ControllerGetCapabilitiesRequest.getDefaultInstance());
+            floorCall();
         }
         for (int i = 0; i < 2; i++) {
             concurrent(grpc, "wgc" + i, null, grpcFailures, failureMessages);
             concurrent(nfs16, "wrc" + i, null, rawFailures, failureMessages);
         }
 
+        // The 1-caller sides, interleaved pair by pair (the order rotates), so that the machine's slow and fast
+        // moments fall on every side alike.
+        Side[] sides = {grpc, nfs, direct, onVirtualThreads(direct)};
+        String[] names = {"grpc", "raw", "direct", "directvt"};
+        CountingNfsClient[] counters = {grpcCounter, rawCounter, grpcCounter, grpcCounter};
         Samples.Rounds rounds = new Samples.Rounds();
         long budgetEnd = System.nanoTime() + env.budget().toNanos();
         for (int r = 0; r < env.rounds() && System.nanoTime() < budgetEnd; r++) {
             boolean grpcFirst = r % 2 == 0;
-            for (int k = 0; k < 2; k++) {
-                boolean isGrpc = (k == 0) == grpcFirst;
-                CountingNfsClient counter = isGrpc ? grpcCounter : rawCounter;
-                Samples creates = new Samples();
-                Samples deletes = new Samples();
-                long createCalls = 0;
-                long deleteCalls = 0;
-                long cpu0 = CpuTime.thisJvm();
-                for (int i = 0; i < SEQUENTIAL_PAIRS; i++) {
-                    String name = (isGrpc ? "g" : "r") + r + "s" + i;
-                    Side side = isGrpc ? grpc : nfs;
+            Samples[] creates = new Samples[sides.length];
+            Samples[] deletes = new Samples[sides.length];
+            Samples[] outside = new Samples[sides.length];
+            long[] createCalls = new long[sides.length];
+            long[] deleteCalls = new long[sides.length];
+            for (int k = 0; k < sides.length; k++) {
+                creates[k] = new Samples();
+                deletes[k] = new Samples();
+                outside[k] = new Samples();
+            }
+            Samples floor = new Samples();
+            for (int i = 0; i < SEQUENTIAL_PAIRS; i++) {
+                for (int j = 0; j < sides.length; j++) {
+                    int k = (i + j) % sides.length;
+                    String name = names[k] + r + "s" + i;
+                    CountingNfsClient counter = counters[k];
                     long c0 = counter.calls();
+                    long n0 = counter.nanosInCalls();
                     long t0 = System.nanoTime();
-                    side.create(name);
+                    sides[k].create(name);
                     long t1 = System.nanoTime();
                     long c1 = counter.calls();
-                    side.delete(name);
+                    long n1 = counter.nanosInCalls();
+                    sides[k].delete(name);
                     long t2 = System.nanoTime();
-                    creates.add(t1 - t0);
-                    deletes.add(t2 - t1);
-                    createCalls += c1 - c0;
-                    deleteCalls += counter.calls() - c1;
+                    creates[k].add(t1 - t0);
+                    deletes[k].add(t2 - t1);
+                    outside[k].add(t1 - t0 - (n1 - n0));
+                    createCalls[k] += c1 - c0;
+                    deleteCalls[k] += counter.calls() - c1;
                 }
-                String side = isGrpc ? "grpc" : "raw";
-                rounds.add(side + ".cpu1", (CpuTime.thisJvm() - cpu0) / 1e6 / SEQUENTIAL_PAIRS);
-                rounds.add(side + ".create.p50", creates.percentileMillis(50));
-                rounds.add(side + ".create.p99", creates.percentileMillis(99));
-                rounds.add(side + ".delete.p50", deletes.percentileMillis(50));
-                rounds.add(side + ".delete.p99", deletes.percentileMillis(99));
-                rounds.add(side + ".create.calls", createCalls / (double) SEQUENTIAL_PAIRS);
-                rounds.add(side + ".delete.calls", deleteCalls / (double) SEQUENTIAL_PAIRS);
-            }
-            Samples directCreates = new Samples();
-            Samples directDeletes = new Samples();
-            long directCpu0 = CpuTime.thisJvm();
-            for (int i = 0; i < SEQUENTIAL_PAIRS; i++) {
-                pair(direct, r + "s" + i, directCreates, directDeletes);
-            }
-            rounds.add("direct.cpu1", (CpuTime.thisJvm() - directCpu0) / 1e6 / SEQUENTIAL_PAIRS);
-            rounds.add("direct.create.p50", directCreates.percentileMillis(50));
-            Samples vtCreates = new Samples();
-            Samples vtDeletes = new Samples();
-            long vtCpu0 = CpuTime.thisJvm();
-            for (int i = 0; i < SEQUENTIAL_PAIRS; i++) {
-                String name = "v" + r + "s" + i;
-                Thread vt = Thread.ofVirtual().start(() -> {
-                    try {
-                        pair(direct, name, vtCreates, vtDeletes);
-                    } catch (Exception e) {
-                        throw new IllegalStateException(e);
-                    }
-                });
-                vt.join();
-            }
-            rounds.add("directvt.create.p50", vtCreates.percentileMillis(50));
-            rounds.add("directvt.cpu1", (CpuTime.thisJvm() - vtCpu0) / 1e6 / SEQUENTIAL_PAIRS);
-            rounds.add("direct.delete.p50", directDeletes.percentileMillis(50));
-            Samples floor = new Samples();
-            long floorCpu0 = CpuTime.thisJvm();
-            for (int i = 0; i < SEQUENTIAL_PAIRS; i++) {
                 long t0 = System.nanoTime();
-                stub.controllerGetCapabilities(ControllerGetCapabilitiesRequest.getDefaultInstance());
+                floorCall();
                 floor.add(System.nanoTime() - t0);
             }
+            for (int k = 0; k < sides.length; k++) {
+                rounds.add(names[k] + ".create.p50", creates[k].percentileMillis(50));
+                rounds.add(names[k] + ".create.p99", creates[k].percentileMillis(99));
+                rounds.add(names[k] + ".delete.p50", deletes[k].percentileMillis(50));
+                rounds.add(names[k] + ".delete.p99", deletes[k].percentileMillis(99));
+                rounds.add(names[k] + ".create.outside", outside[k].percentileMillis(50));
+                rounds.add(names[k] + ".create.calls", createCalls[k] / (double) SEQUENTIAL_PAIRS);
+                rounds.add(names[k] + ".delete.calls", deleteCalls[k] / (double) SEQUENTIAL_PAIRS);
+            }
             rounds.add("grpc.floor.p50", floor.percentileMillis(50));
-            rounds.add("grpc.floor.cpu", (CpuTime.thisJvm() - floorCpu0) / 1e6 / SEQUENTIAL_PAIRS);
+            // CPU needs a side to itself: the JVM's CPU time over consecutive pairs of one side.
+            for (int k = 0; k < sides.length; k++) {
+                long cpu0 = CpuTime.thisJvm();
+                for (int i = 0; i < CPU_PAIRS; i++) {
+                    pair(sides[k], names[k] + r + "cpu" + i, null, null);
+                }
+                rounds.add(names[k] + ".cpu1", (CpuTime.thisJvm() - cpu0) / 1e6 / CPU_PAIRS);
+            }
+            long floorCpu0 = CpuTime.thisJvm();
+            for (int i = 0; i < CPU_FLOOR_CALLS; i++) {
+                floorCall();
+            }
+            rounds.add("grpc.floor.cpu", (CpuTime.thisJvm() - floorCpu0) / 1e6 / CPU_FLOOR_CALLS);
             for (int k = 0; k < 2; k++) {
                 boolean isGrpc = (k == 0) == grpcFirst;
                 CountingNfsClient counter = isGrpc ? grpcCounter : rawCounter;
-                Samples creates = new Samples();
+                Samples creates16 = new Samples();
                 counter.resetMax();
                 long jvm0 = CpuTime.thisJvm();
                 long gw0 = CpuTime.gateway();
-                double rate = concurrent(isGrpc ? grpc : nfs16, (isGrpc ? "g" : "r") + r + "c", creates,
+                double rate = concurrent(isGrpc ? grpc : nfs16, (isGrpc ? "g" : "r") + r + "c", creates16,
                         isGrpc ? grpcFailures : rawFailures, failureMessages);
                 String side = isGrpc ? "grpc" : "raw";
                 rounds.add(side + ".rate16", rate);
-                rounds.add(side + ".create16.p50", creates.percentileMillis(50));
+                rounds.add(side + ".create16.p50", creates16.percentileMillis(50));
                 rounds.add(side + ".inflight16", counter.maxInFlight());
                 int pairs = CALLERS * PAIRS_PER_CALLER;
                 rounds.add(side + ".cpu.jvm", (CpuTime.thisJvm() - jvm0) / 1e6 / pairs);
                 rounds.add(side + ".cpu.gateway", (CpuTime.gateway() - gw0) / 1e6 / pairs);
             }
-            System.out.printf("controller round %d: create p50 grpc %.2f ms raw %.2f ms; 16 callers grpc %.0f raw %.0f pairs/s%n",
-                    r, last(rounds, "grpc.create.p50"), last(rounds, "raw.create.p50"), last(rounds, "grpc.rate16"),
-                    last(rounds, "raw.rate16"));
+            System.out.printf("controller round %d: create p50 grpc %.2f ms raw %.2f ms (%.2f×), direct %.2f ms;"
+                            + " 16 callers grpc %.0f raw %.0f pairs/s%n", r, last(rounds, "grpc.create.p50"),
+                    last(rounds, "raw.create.p50"), last(rounds, "grpc.create.p50") / last(rounds, "raw.create.p50"),
+                    last(rounds, "direct.create.p50"), last(rounds, "grpc.rate16"), last(rounds, "raw.rate16"));
         }
         // The raw client with the controller's pool of 8 contexts at 16 callers (see the report's note).
         AtomicInteger pooledFailures = new AtomicInteger();
@@ -301,9 +349,9 @@ final class ControllerBench {
         report(rounds, grpcFailures.get(), rawFailures.get(), failureMessages, pooledFailures.get(), pooledMessages);
     }
 
-    /** The median so far, for the progress line. */
+    /** This round's value, for the progress line. */
     private static double last(Samples.Rounds rounds, String measure) {
-        return rounds.summary(measure).median();
+        return rounds.latest(measure);
     }
 
     private void report(Samples.Rounds rounds, int grpcFailures, int rawFailures, List<String> failureMessages,
@@ -321,9 +369,13 @@ final class ControllerBench {
                         + " fsync, close, rename), mkdir parent, lstats on the way again, mkdir dir, chmod, record rewritten"
                         + " ready; delete: lstat and read the record, lstats on the way, lstat, NfsTrees.removeTree, unlink record). Sessions"
                         + " use the controller's options (30 s timeout, uid 0) with a pool of 16 contexts on both sides (the"
-                        + " controller's default is 8; with fewer contexts than callers nfs-client fails, see below). " + n + " rounds, gRPC and raw interleaved (order"
-                        + " alternating); per round " + SEQUENTIAL_PAIRS + " sequential pairs per side, then " + CALLERS
-                        + " callers × " + PAIRS_PER_CALLER + " pairs per side. Median of the per-round values (min–max);"
+                        + " controller's default is 8; with fewer contexts than callers nfs-client fails, see below). The"
+                        + " in-process controller logs as the shipped one does (LogSetup at info: the call's line, the volume's line). After "
+                        + WARM_UP_PAIRS + " warm-up pairs per side, " + n + " rounds; per round " + SEQUENTIAL_PAIRS
+                        + " pairs per side at 1 caller, the sides interleaved pair by pair (gRPC, raw, the service called"
+                        + " directly, on virtual threads; the order rotates), then " + CPU_PAIRS + " consecutive pairs per"
+                        + " side for its CPU time, then " + CALLERS + " callers × " + PAIRS_PER_CALLER + " pairs per side"
+                        + " (gRPC and raw, order alternating). Median of the per-round values (min–max);"
                         + " ratio = gRPC / raw, median of the per-round ratios.");
         report.row("CreateVolume p50, 1 caller", rounds.summary("grpc.create.p50").format("ms"),
                 rounds.summary("raw.create.p50").format("ms"), createRatio.ratio(), "≤ 1.5×",
@@ -339,6 +391,10 @@ final class ControllerBench {
                 "—", Report.Verdict.NONE);
         report.row("create+delete pairs/s, 16 callers", rounds.summary("grpc.rate16").format("/s"),
                 rounds.summary("raw.rate16").format("/s"), rateRatio.ratio(), "≥ 0.60×", Report.Verdict.of(rateMet));
+        report.row("CreateVolume p50, time outside gateway calls (1 caller): through gRPC / service called directly",
+                rounds.summary("grpc.create.outside").format("ms") + " / "
+                        + rounds.summary("direct.create.outside").format("ms"),
+                rounds.summary("raw.create.outside").format("ms"), "—", "—", Report.Verdict.NONE);
         report.row("CreateVolume p50, 16 callers", rounds.summary("grpc.create16.p50").format("ms"),
                 rounds.summary("raw.create16.p50").format("ms"),
                 rounds.ratio("grpc.create16.p50", "raw.create16.p50").ratio(), "—", Report.Verdict.NONE);
@@ -401,16 +457,20 @@ final class ControllerBench {
                         + " call blocks in native poll(), which would pin a virtual thread's carrier), so all 16 callers"
                         + " reach the gateway at once (row \"most gateway calls in flight\": %s over the rounds).",
                 grpcCpu, rawCpu, rawCpu / grpcCpu, rateRatio.median(), rounds.summary("grpc.inflight16").format("")));
-        if (!latencyMet) {
-            report.note(String.format("The 1-caller gap: %s of the raw calls through gRPC, %s with the service called"
-                    + " directly (no gRPC, row \"ControllerService called directly\"): the service's own work (records,"
-                    + " checks, logging) is the smaller part, the gRPC call the larger — client and server stacks in"
-                    + " this one JVM, an RPC thread hand-off each way and the request log line, on 2 cores that the"
-                    + " gateway shares (row \"gRPC round trip without gateway work\" is the floor of an empty call)."
-                    + " What would close it: the caller on cores of its own (in a cluster the csi-provisioner sidecar is"
-                    + " a Go process on other cores), or less gRPC work per call.", createRatio.ratio(),
-                    rounds.ratio("direct.create.p50", "raw.create.p50").ratio()));
-        }
+        double grpcOutside = rounds.summary("grpc.create.outside").median();
+        double directOutside = rounds.summary("direct.create.outside").median();
+        double rawOutside = rounds.summary("raw.create.outside").median();
+        report.note(String.format("Where the 1-caller time goes: the gateway calls are the same on every side (row"
+                        + " \"gateway calls\"); outside them a CreateVolume spends %.2f ms through gRPC, %.2f ms with the"
+                        + " service called directly and %.2f ms raw (p50, row \"time outside gateway calls\"). The service's"
+                        + " own work (parameters, records, checks, its log line) is the difference between direct and raw,"
+                        + " %.2f ms; the gRPC call adds %.2f ms: client and server stacks in this one JVM and a thread"
+                        + " hand-off at each step (caller → client event loop → server event loop → RPC thread, and back),"
+                        + " on 2 cores that the gateway shares; an empty call costs %s (row \"gRPC round trip without"
+                        + " gateway work\").%s", grpcOutside, directOutside, rawOutside, directOutside - rawOutside,
+                grpcOutside - directOutside, rounds.summary("grpc.floor.p50").format("ms"), latencyMet ? ""
+                        : " What would close it: the caller on cores of its own (in a cluster the csi-provisioner"
+                        + " sidecar is a Go process on other cores), or less gRPC work per call."));
         if (!latencyMet || !rateMet) {
             profile(report);
         }

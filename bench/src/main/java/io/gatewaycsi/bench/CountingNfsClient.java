@@ -25,6 +25,7 @@ final class CountingNfsClient implements NfsClient {
 
     private final NfsClient real;
     private final AtomicLong calls = new AtomicLong();
+    private final AtomicLong nanosInCalls = new AtomicLong();
     private final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicInteger maxInFlight = new AtomicInteger();
 
@@ -41,6 +42,11 @@ final class CountingNfsClient implements NfsClient {
         return calls.get();
     }
 
+    /** Nanoseconds spent inside counted calls, summed over callers (with one caller: its time waiting on them). */
+    long nanosInCalls() {
+        return nanosInCalls.get();
+    }
+
     /** The most calls in flight at once since the last reset. */
     int maxInFlight() {
         return maxInFlight.get();
@@ -54,9 +60,11 @@ final class CountingNfsClient implements NfsClient {
         Object proxy = Proxy.newProxyInstance(type.getClassLoader(), new Class<?>[] {type}, (self, method, args) -> {
             boolean counted = !NOT_CALLS.contains(method.getName()) && !method.getName().equals("close")
                     || type == NfsFile.class && method.getName().equals("close");
+            long started = 0;
             if (counted) {
                 calls.incrementAndGet();
                 maxInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+                started = System.nanoTime();
             }
             try {
                 Object result = method.invoke(target, args);
@@ -68,6 +76,7 @@ final class CountingNfsClient implements NfsClient {
                 throw e.getCause();
             } finally {
                 if (counted) {
+                    nanosInCalls.addAndGet(System.nanoTime() - started);
                     inFlight.decrementAndGet();
                 }
             }

@@ -87,6 +87,11 @@ final class Samples {
             return Summary.of(ratios);
         }
 
+        /** The value of the latest round, for progress lines. */
+        synchronized double latest(String measure) {
+            return values.getOrDefault(measure, List.of(Double.NaN)).getLast();
+        }
+
         synchronized int rounds(String measure) {
             return values.getOrDefault(measure, List.of()).size();
         }

@@ -114,6 +114,12 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
         return merged;
     }
 
+    /** The request with the controller's default parameters under its own; the request itself without any. */
+    private CreateVolumeRequest withDefaults(CreateVolumeRequest request) {
+        return defaultParameters.isEmpty() ? request : request.toBuilder().clearParameters()
+                .putAllParameters(withDefaults(request.getParametersMap())).build();
+    }
+
     @Override
     public void controllerGetCapabilities(ControllerGetCapabilitiesRequest request,
                                           StreamObserver<ControllerGetCapabilitiesResponse> responses) {
@@ -140,8 +146,7 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
             require(limit == 0 || limit >= required, "capacity_range.limit_bytes (" + limit
                     + ") is below required_bytes (" + required + ")");
             try (InFlight.Lock ignored = inFlight.acquire("volume-name:" + request.getName(), "CreateVolume")) {
-                CreateVolumeRequest completed = request.toBuilder().clearParameters()
-                        .putAllParameters(withDefaults(request.getParametersMap())).build();
+                CreateVolumeRequest completed = withDefaults(request);
                 Optional<ObjectRef> claim = ObjectRef.claimOf(request.getParametersMap());
                 Volume volume;
                 try {
