@@ -14,7 +14,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * An {@link NfsClient} that counts the calls made on its sessions and their open files (path operations,
- * reads, writes, fsyncs, closes) and how many are in flight at once: how many gateway calls one CreateVolume
+ * reads, writes, fsyncs, closes), the time spent in them and how many are in flight at once: how many gateway calls one CreateVolume
  * costs, and how many a server actually keeps running in parallel. The counting is a few atomic operations per
  * call, the same for the gRPC side and the raw side.
  */
