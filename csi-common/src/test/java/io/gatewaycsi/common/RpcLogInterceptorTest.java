@@ -158,6 +158,8 @@ class RpcLogInterceptorTest {
                     io.grpc.CallOptions.DEFAULT.withDeadlineAfter(5, TimeUnit.SECONDS), request)).isEqualTo(request);
             answered.countDown();
             pooled.shutdown().awaitTermination(10, TimeUnit.SECONDS);
+            rpcThreads.shutdown(); // the line is written on the RPC thread, after the answer
+            assertThat(rpcThreads.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
             assertThat(heldUntilAnswered).isTrue();
             assertThat(infoLines()).singleElement().satisfies(line -> assertThat(line).contains("code=OK"));
         } finally {
