@@ -19,10 +19,9 @@ import java.util.logging.Logger;
  * {@code name} for CreateVolume/CreateSnapshot, and {@code snapshot_id}), duration in milliseconds and the
  * gRPC status code, plus the error description when the call failed. The line is written after the answer
  * has been handed to gRPC, so a slow log sink never delays the caller (the duration ends when the answer
- * was ready). At debug level the request is logged
- * too, with every {@code csi_secret} field removed ({@link SecretRedactor}). Successful calls of the
- * health-check methods (Probe, GetPluginInfo, GetPluginCapabilities, the Get*Capabilities calls) are logged
- * at debug only, since sidecars poll them.
+ * was ready). At debug level the request is logged too, with every {@code csi_secret} field removed
+ * ({@link SecretRedactor}). Successful calls of the health-check methods (Probe, GetPluginInfo,
+ * GetPluginCapabilities, the Get*Capabilities calls) are logged at debug only, since sidecars poll them.
  */
 public final class RpcLogInterceptor implements ServerInterceptor {
 
