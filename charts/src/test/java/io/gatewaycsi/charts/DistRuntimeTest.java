@@ -40,21 +40,54 @@ class DistRuntimeTest {
         Set<String> modules = new TreeSet<>(Arrays.asList(modulesLine.substring("MODULES=\"".length(),
                 modulesLine.length() - 1).split(" ")));
         assertThat(modules).contains("java.base", "java.logging", "jdk.unsupported")
-                .doesNotContain("jdk.compiler", "jdk.jlink", "java.compiler", "jdk.jdeps");
+                .doesNotContain("jdk.compiler", "jdk.jlink", "java.compiler", "jdk.jdeps", "java.desktop");
         assertThat(runtime.resolve("bin/javac")).doesNotExist();
         assertThat(Repo.dist().resolve("lib/gateway-csi.jar")).isRegularFile();
-        // Every module any jar of the class path needs, ServiceLoader-loaded ones included.
+        // Every module any jar of the class path needs, ServiceLoader-loaded ones included; snakeyaml's JavaBean
+        // introspection (java.desktop) aside (cli/pom.xml, theRuntimeReadsAKubeconfigWithoutJavaDesktop).
         assertThat(modules).containsAll(jdepsModules());
     }
 
-    /** What jdeps (of the JDK running the tests) says the dist's jars need. */
+    /**
+     * fabric8 reads kubeconfig YAML through jackson-dataformat-yaml and snakeyaml, whose JavaBean introspection
+     * alone needs java.desktop, which the runtime leaves out: reading a kubeconfig on it still works.
+     */
+    @Test
+    void theRuntimeReadsAKubeconfigWithoutJavaDesktop() throws Exception {
+        Path kubeconfig = dir.resolve("kubeconfig");
+        Files.writeString(kubeconfig, """
+                apiVersion: v1
+                kind: Config
+                clusters:
+                - name: c
+                  cluster: {server: "https://10.0.0.1:6443"}
+                users:
+                - name: u
+                  user: {token: t}
+                contexts:
+                - name: x
+                  context: {cluster: c, user: u, namespace: ns}
+                current-context: x
+                """);
+        String classPath = Repo.dist().resolve("lib") + "/*" + java.io.File.pathSeparator
+                + Path.of(KubeconfigProbe.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        Process probe = new ProcessBuilder(Repo.dist().resolve("runtime/bin/java").toString(), "-cp", classPath,
+                KubeconfigProbe.class.getName(), kubeconfig.toString()).redirectErrorStream(true).start();
+        String out = new String(probe.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(probe.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(probe.exitValue()).as(out).isZero();
+        assertThat(out).contains("https://10.0.0.1:6443/ ns");
+    }
+
+    /** What jdeps (of the JDK running the tests) says the dist's jars but snakeyaml need. */
     private static Set<String> jdepsModules() throws IOException {
         Path jdeps = Path.of(System.getProperty("java.home"), "bin", "jdeps");
         assertThat(jdeps).as("tests run on a JDK").isExecutable();
         List<String> command = new java.util.ArrayList<>(List.of(jdeps.toString(), "--print-module-deps",
                 "--ignore-missing-deps", "--multi-release", "25"));
         try (var jars = Files.list(Repo.dist().resolve("lib"))) {
-            jars.filter(p -> p.toString().endsWith(".jar")).sorted().forEach(p -> command.add(p.toString()));
+            jars.filter(p -> p.toString().endsWith(".jar") && !p.getFileName().toString().startsWith("snakeyaml-"))
+                    .sorted().forEach(p -> command.add(p.toString()));
         }
         Process process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
         String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
