@@ -211,8 +211,8 @@ class ChartRenderTest {
         assertThat(sets).filteredOn(ChartRenderTest::reservedSourcePort).hasSize(1);
         for (Renders.ValueSet set : sets) {
             Container controller = requireContainer(pod(Renders.render(set).controller()), "controller");
-            assertThat(controller.getSecurityContext().getCapabilities().getAdd()).as(set.label())
-                    .isEqualTo(reservedSourcePort(set) ? List.of("NET_BIND_SERVICE") : null);
+            assertThat(Optional.ofNullable(controller.getSecurityContext().getCapabilities().getAdd()).orElse(List.of()))
+                    .as(set.label()).isEqualTo(reservedSourcePort(set) ? List.of("NET_BIND_SERVICE") : List.of());
         }
     }
 
