@@ -82,3 +82,12 @@ gone() { ! kubectl get "$@" >/dev/null 2>&1; }
 # Mounts of this driver's volumes on the host: staging (plugins/kubernetes.io/csi/<driver>/…) and publish
 # (pods/<uid>/volumes/kubernetes.io~csi/<pv>/mount).
 driver_mounts() { grep -E "/plugins/kubernetes.io/csi/$DRIVER/|/volumes/kubernetes.io~csi/" /proc/self/mountinfo || true; }
+# no_driver_mounts SECONDS: waits for the driver's mounts to go; fails naming those left.
+no_driver_mounts() {
+    local i
+    for ((i = 0; i < $1; i++)); do
+        [[ -z $(driver_mounts) ]] && return 0
+        sleep 1
+    done
+    fail "mounts left after ${1}s: $(driver_mounts | awk '{print $5, $9, $10}')"
+}
