@@ -233,7 +233,13 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
         LOG.info(LogLine.event("staged").with("volume_id", mount.volumeId()).with("source", mount.source())
                 .with("staging_path", staging).with("backend", outcome.backend())
                 .with("fallback", outcome.fallback() == null ? null : outcome.fallback().label())
-                .with("options", String.join(",", mount.effectiveOptions())).toString());
+                .with("options", String.join(",", mount.effectiveOptions()))
+                .with("not_applied", outcome.notApplied().isEmpty() ? null : String.join("; ", outcome.notApplied()))
+                .toString());
+        if (!outcome.notApplied().isEmpty()) {
+            events.warning(spec.claim(), NodeEvents.OPTIONS_NOT_APPLIED,
+                    NodeEvents.notAppliedMessage(mount.volumeId(), outcome.notApplied()));
+        }
     }
 
     @Override

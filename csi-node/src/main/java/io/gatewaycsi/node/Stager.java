@@ -4,6 +4,7 @@ import io.gatewaycsi.common.CsiException;
 import io.gatewaycsi.common.LogLine;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -39,8 +40,13 @@ final class Stager {
      * @param backend  the backend that made it: {@code kernel} or {@code sidecar}
      * @param fallback why the kernel could not, when {@code mountBackend=auto} fell back; else {@code null}
      * @param detail   the kernel mount's output on a fallback (e.g. {@code mount.nfs: No such device}); else ""
+     * @param notApplied for a kernel mount, the asked options the kernel did not apply as asked, one sentence
+     *                 each ({@link AppliedOptions#differences}); else empty
      */
-    record Outcome(String backend, FallbackReason fallback, String detail) {
+    record Outcome(String backend, FallbackReason fallback, String detail, List<String> notApplied) {
+        Outcome {
+            notApplied = List.copyOf(notApplied);
+        }
     }
 
     /**
@@ -52,11 +58,11 @@ final class Stager {
     Outcome stage(NfsMountRequest request, String mountBackend) throws IOException {
         if (mountBackend.equals("sidecar")) {
             stageWithHelper(requireSidecar("mountBackend=sidecar"), request);
-            return new Outcome("sidecar", null, "");
+            return new Outcome("sidecar", null, "", List.of());
         }
         try {
             kernel.stage(request);
-            return new Outcome(kernel.name(), null, "");
+            return new Outcome(kernel.name(), null, "", notApplied(request));
         } catch (KernelMountException e) {
             if (!mountBackend.equals("auto") || !e.isNotAvailableOnNode()) {
                 metrics.mountFailed("kernel", e.failure().name());
@@ -70,7 +76,19 @@ final class Stager {
                         .with("detail", e.output().strip()).toString());
             }
             stageWithHelper(helper, request);
-            return new Outcome("sidecar", reason, e.output().strip());
+            return new Outcome("sidecar", reason, e.output().strip(), List.of());
+        }
+    }
+
+    /** The options the kernel did not apply as asked, read back from the staging mount's mount table line. */
+    private static List<String> notApplied(NfsMountRequest request) {
+        try {
+            return MountTable.read().topmost(request.stagingPath())
+                    .map(entry -> AppliedOptions.differences(request.effectiveOptions(), entry)).orElse(List.of());
+        } catch (IOException e) {
+            LOG.warning(LogLine.event("applied_options_unknown").with("volume_id", request.volumeId())
+                    .with("error", e.getMessage()).toString());
+            return List.of();
         }
     }
 
