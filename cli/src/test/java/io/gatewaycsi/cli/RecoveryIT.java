@@ -86,13 +86,23 @@ class RecoveryIT {
         node = startNode();
         staging = Files.createDirectories(dir.resolve("staging"));
         target = dir.resolve("pod/volume");
-        Map<String, String> context = Map.of("server", gateway.server(), "share", gateway.share(), "subDir", subDir,
-                "nfsVersion", "4");
         onNode(n -> n.nodeStageVolume(NodeStageVolumeRequest.newBuilder().setVolumeId(volumeId)
-                .setStagingTargetPath(staging.toString()).setVolumeCapability(RWX).putAllVolumeContext(context).build()));
-        onNode(n -> n.nodePublishVolume(NodePublishVolumeRequest.newBuilder().setVolumeId(volumeId)
-                .setStagingTargetPath(staging.toString()).setTargetPath(target.toString()).setVolumeCapability(RWX)
-                .putAllVolumeContext(context).build()));
+                .setStagingTargetPath(staging.toString()).setVolumeCapability(RWX).putAllVolumeContext(context()).build()));
+        onNode(n -> n.nodePublishVolume(publishRequest()));
+    }
+
+    private Map<String, String> context() {
+        return Map.of("server", gateway.server(), "share", gateway.share(), "subDir", subDir, "nfsVersion", "4");
+    }
+
+    private NodePublishVolumeRequest publishRequest() {
+        return NodePublishVolumeRequest.newBuilder().setVolumeId(volumeId).setStagingTargetPath(staging.toString())
+                .setTargetPath(target.toString()).setVolumeCapability(RWX).putAllVolumeContext(context()).build();
+    }
+
+    private static boolean isMounted(Path path) throws IOException {
+        return Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
+                .anyMatch(line -> line.split(" ")[4].equals(path.toString()));
     }
 
     @AfterEach
@@ -155,6 +165,13 @@ class RecoveryIT {
     }
 
     @Test
+    void theStagedLineSaysTheOptionsTheHelperMountedWithNotTheOnesAskedFor() throws Exception {
+        // asked: vers=4 (nfsVersion 4); libnfs speaks 4.0, and the helper says so
+        assertThat(node.log()).containsPattern("event=staged .*options=\"?vers=4\\.0,")
+                .containsPattern("event=staged .*asked_options=\"?vers=4,");
+    }
+
+    @Test
     void aSequentialReadCompletesThroughANodePluginKill() throws Exception {
         CompletableFuture<String> reading = CompletableFuture.supplyAsync(() -> {
             try {
@@ -192,6 +209,49 @@ class RecoveryIT {
         helper.close(); // SIGTERM: the helper unmounts what it served
         assertThat(canRead(target)).as("the target is dead while no helper serves it").isFalse();
         startHelperAndExpectTheTargetServedAgain();
+    }
+
+    @Test
+    void aStagedVolumeWithNoTargetIsMountedAgainAfterTheHelperReturns_evenWithItsDirectoryGone() throws Exception {
+        onNode(n -> n.nodeUnpublishVolume(NodeUnpublishVolumeRequest.newBuilder().setVolumeId(volumeId)
+                .setTargetPath(target.toString()).build()));
+        helper.close(); // SIGTERM: the helper unmounts what it served, as in an upgrade
+        assertThat(isMounted(staging)).isFalse();
+        Files.delete(staging); // and the staging directory goes too (a node clean-up, a container's tmpfs)
+        helper = startHelper();
+        // kubelet does not stage again: it retries NodePublishVolume every few seconds, for ever.
+        Instant end = Instant.now().plus(Duration.ofSeconds(60));
+        RuntimeException last = null;
+        boolean published = false;
+        while (!published && Instant.now().isBefore(end)) {
+            try {
+                onNode(n -> n.nodePublishVolume(publishRequest()));
+                published = true;
+            } catch (RuntimeException e) {
+                last = e;
+                Thread.sleep(2000);
+            }
+        }
+        assertThat(published).as("NodePublishVolume answered OK within 60 s; last answer: %s", last).isTrue();
+        assertThat(sha256Slowly(target.resolve("shard-0.bin"), () -> { })).isEqualTo(expectedSha);
+    }
+
+    @Test
+    void aStagingMountThatVanishedWithAKilledHelperIsMountedAgainByTheWatcherOnceAHelperAnswers() throws Exception {
+        onNode(n -> n.nodeUnpublishVolume(NodeUnpublishVolumeRequest.newBuilder().setVolumeId(volumeId)
+                .setTargetPath(target.toString()).build()));
+        new ProcessBuilder("kill", "-9", Long.toString(helper.pid())).start().waitFor();
+        helper.close();
+        // The runtime tears the dead helper container's mounts down with it.
+        new ProcessBuilder("umount", "-l", staging.toString()).start().waitFor(10, TimeUnit.SECONDS);
+        assertThat(isMounted(staging)).isFalse();
+        helper = startHelper();
+        Instant end = Instant.now().plus(Duration.ofSeconds(30));
+        while (!isMounted(staging) && Instant.now().isBefore(end)) {
+            Thread.sleep(200);
+        }
+        assertThat(isMounted(staging)).as("the staging mount is back without any RPC").isTrue();
+        assertThat(sha256Slowly(staging.resolve("shard-0.bin"), () -> { })).isEqualTo(expectedSha);
     }
 
     private void startHelperAndExpectTheTargetServedAgain() throws Exception {

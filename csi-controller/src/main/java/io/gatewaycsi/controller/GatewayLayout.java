@@ -1,6 +1,7 @@
 package io.gatewaycsi.controller;
 
 import io.gatewaycsi.common.volume.VolumeId;
+import io.gatewaycsi.common.volume.VolumeParameters;
 
 /**
  * Where gateway-csi keeps its own files in a share, beside the volumes: {@code /.gateway-csi/volumes/} (one
@@ -10,7 +11,7 @@ import io.gatewaycsi.common.volume.VolumeId;
  */
 final class GatewayLayout {
 
-    static final String ROOT = "/.gateway-csi";
+    static final String ROOT = "/" + VolumeParameters.RECORDS_DIR;
     static final String VOLUMES = ROOT + "/volumes";
     static final String SNAPSHOTS = ROOT + "/snapshots";
     static final String TMP = ROOT + "/tmp";
@@ -22,7 +23,7 @@ final class GatewayLayout {
 
     /** Whether a volume's {@code subDir} would lie in gateway-csi's own directory (refused). */
     static boolean isReserved(String subDir) {
-        return subDir.equals(ROOT.substring(1)) || subDir.startsWith(ROOT.substring(1) + "/");
+        return VolumeParameters.isRecordsDir(subDir);
     }
 
     static String volumeDir(String subDir) {
