@@ -255,7 +255,9 @@ class ObservabilityIT {
             assertThat(nodeScrape.sum("gatewaycsi_rpc_duration_seconds_count", "service", "csi.v1.Node",
                     "method", method, "code", "OK")).as(method).isEqualTo(1);
         }
-        assertThat(nodeScrape.sum("gatewaycsi_rpc_duration_seconds_count", "code", "OK")).isEqualTo(4);
+        assertThat(nodeScrape.sum("gatewaycsi_rpc_duration_seconds_count", "service", "csi.v1.Node",
+                "method", "NodeGetVolumeStats", "code", "OK")).isEqualTo(1);
+        assertThat(nodeScrape.sum("gatewaycsi_rpc_duration_seconds_count", "code", "OK")).isEqualTo(5);
         assertThat(nodeScrape.sum("gatewaycsi_events_total", "reason", "MountHelperFallback", "result", "sent"))
                 .isEqualTo(2);
         assertThat(nodeScrape.sum("gatewaycsi_build_info")).isEqualTo(1);

@@ -3,6 +3,8 @@ package io.gatewaycsi.cli;
 import io.gatewaycsi.common.testing.TestCapabilities;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.gatewaycsi.csi.v1.NodeGetVolumeStatsRequest;
+import io.gatewaycsi.csi.v1.NodeGetVolumeStatsResponse;
 import io.gatewaycsi.csi.v1.NodeGrpc;
 import io.gatewaycsi.csi.v1.NodePublishVolumeRequest;
 import io.gatewaycsi.csi.v1.NodeStageVolumeRequest;
@@ -202,6 +204,11 @@ class RecoveryIT {
         assertThat(canRead(target)).as("the helper's FUSE mount is dead").isFalse();
         startHelperAndExpectTheTargetServedAgain();
         assertThat(node.log()).contains("event=repair").contains("event=repaired");
+        // Served again on the node, but a pod's running containers keep the dead mount: stats say so.
+        NodeGetVolumeStatsResponse stats = onNode(n -> n.nodeGetVolumeStats(NodeGetVolumeStatsRequest.newBuilder()
+                .setVolumeId(volumeId).setVolumePath(target.toString()).build()));
+        assertThat(stats.getVolumeCondition().getAbnormal()).isTrue();
+        assertThat(stats.getVolumeCondition().getMessage()).contains("restart the pod");
     }
 
     @Test

@@ -504,10 +504,10 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
         boolean belongs = records.isEmpty()
                 ? ours(mounted) || table.entries().stream().anyMatch(e -> e.mountId() != mounted.mountId()
                         && mounted.showsPartOf(e))
-                : records.stream().anyMatch(r ->
-                table.topmost(r.mount().stagingPath())
-                        .map(s -> mounted.showsPartOf(s) && mounted.fsType().equals(s.fsType()))
-                        .orElse(mounted.source().equals(r.mount().source()) && ours(mounted)));
+                : records.stream().anyMatch(r -> (ours(mounted) && mounted.source().equals(r.mount().source()))
+                        || table.topmost(r.mount().stagingPath())
+                                .map(s -> mounted.showsPartOf(s) && mounted.fsType().equals(s.fsType()))
+                                .orElse(false));
         if (!belongs) {
             throw CsiException.failedPrecondition("target " + target + " holds a " + mounted.fsType() + " mount of "
                     + mounted.source() + ", not a published target of volume `" + volumeId + "`; not unmounting it");
@@ -535,8 +535,8 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
                 // The target itself may be a link (removing it removes the link); a link on the way would make
                 // the removal land elsewhere.
                 paths.requireNoSymlinks(target, "target_path", false);
-                if (mounter.mountPoint(target) != Mounter.MountPoint.ABSENT
-                        && mounter.mountPoint(target) != Mounter.MountPoint.NOT_MOUNTED) {
+                Mounter.MountPoint at = mounter.mountPoint(target);
+                if (at != Mounter.MountPoint.ABSENT && at != Mounter.MountPoint.NOT_MOUNTED) {
                     requirePublishedFrom(request.getVolumeId(), target);
                 }
                 Teardown.Result result;

@@ -3,6 +3,7 @@ package io.gatewaycsi.mounthelper;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.gatewaycsi.common.testing.Reliability;
 import io.gatewaycsi.nfs.testing.TestGateway;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -69,13 +70,15 @@ class MountHelperTeardownGatewayTest {
             }
         });
         ConcurrentLinkedQueue<Throwable> failed = new ConcurrentLinkedQueue<>();
+        int workers = Reliability.pick(4, 8);
+        int rounds = Reliability.pick(6, 40);
         try {
-            List<Thread> workers = new ArrayList<>();
-            for (int w = 0; w < 4; w++) {
+            List<Thread> threads = new ArrayList<>();
+            for (int w = 0; w < workers; w++) {
                 Path staging = Files.createDirectories(dir.resolve("staging-" + w));
                 String volume = "vol-race-" + w;
-                workers.add(Thread.ofPlatform().name("worker-" + w).start(() -> {
-                    for (int round = 0; round < 6; round++) {
+                threads.add(Thread.ofPlatform().name("worker-" + w).start(() -> {
+                    for (int round = 0; round < rounds; round++) {
                         try {
                             helper.mount(HelperHarness.request(volume, gw.server(), gw.share(), volumeDir, staging));
                             helper.unmount(staging);
@@ -85,14 +88,16 @@ class MountHelperTeardownGatewayTest {
                     }
                 }));
             }
-            for (Thread worker : workers) {
-                worker.join(240_000);
+            for (Thread worker : threads) {
+                worker.join(Reliability.pick(240_000, 900_000));
             }
         } finally {
             stop.set(true);
             thief.join(10_000);
             HelperHarness.detachLeftovers();
         }
+        Reliability.report("mount helper unmount race: " + workers + " workers x " + rounds + " rounds against "
+                + binds.get() + " foreign mounts: " + failed.size() + " failed Unmount calls");
         assertThat(binds.get()).as("the other mounter ran").isPositive();
         assertThat(failed).as("Unmount answers").isEmpty();
         assertThat(helper.list()).as("the helper forgot every mount it unmounted").isEmpty();
