@@ -479,11 +479,12 @@ final class GatewayMount {
                 }
             }
         }
-        // After a successful umount2 our mount is gone, whatever the table shows now (Linux hands its mount ID
-        // to the next mount at once); otherwise it is looked for by its full identity.
-        if (!detached && presentIn(MountTable.read())) {
-            throw CsiException.internal(realStagingPath + " is still mounted after a forced and a lazy unmount",
-                    null);
+        // Looked for by its full identity (mount ID, FUSE connection, mount point): Linux hands a freed mount ID
+        // to the next mount at once, whoever makes it. Still there only if umount2 took another mount stacked
+        // on ours, or the forced and lazy unmounts failed.
+        if (presentIn(MountTable.read())) {
+            throw CsiException.internal(realStagingPath + " is still mounted after unmounting it ("
+                    + (detached ? "another mount was stacked on it" : "forced and lazy unmounts failed") + ")", null);
         }
         boolean connectionDead = aborted || connectionState() == Boolean.FALSE;
         Thread cleanup = Thread.ofPlatform().daemon().name("release " + source)
