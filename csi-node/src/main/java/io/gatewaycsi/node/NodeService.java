@@ -50,6 +50,15 @@ import java.util.logging.Logger;
  * repaired on the next NodeStageVolume or NodePublishVolume, bind mounts of published targets included.
  * Operations on one volume (stage/unstage) or one target path in flight at once get ABORTED.
  *
+ * <p>Scope (each RPC acts only on what belongs to its volume): NodePublishVolume refuses a target equal to,
+ * inside or containing a staging path (INVALID_ARGUMENT) and invalid {@code mount_flags} (INVALID_ARGUMENT), and
+ * remounts a staging mount recorded for the volume that is gone instead of answering FAILED_PRECONDITION;
+ * NodeUnstageVolume refuses a staging path recorded for another volume and a staging mount with targets still
+ * published (FAILED_PRECONDITION, naming them); NodeUnpublishVolume refuses a mount that is not a bind of the
+ * volume (FAILED_PRECONDITION). NodeGetVolumeStats answers OK with {@code volume_condition.abnormal} when the
+ * gateway does not answer (one statvfs per path outstanding at most) and for a target re-bound by a repair,
+ * whose pod's running containers still hold the dead mount.
+ *
  * <p>Observability: {@link NodeMetrics} counts stagings by backend, fallbacks by reason, mount failures,
  * repairs and unmounts by teardown step; {@link NodeEvents} reports fallbacks, mount failures, repairs and
  * forced unmounts as Kubernetes Events on the pod (NodePublishVolume's {@code csi.storage.k8s.io/pod.*}) and

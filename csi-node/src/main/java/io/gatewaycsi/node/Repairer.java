@@ -23,6 +23,8 @@ final class Repairer implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Repairer.class.getName());
     /** The longest wait between two repairs of a staging mount that keeps failing. */
     static final Duration MAX_BACK_OFF = Duration.ofMinutes(5);
+    /** Failed repairs retried at the plain interval before the back-off starts doubling. */
+    static final int QUICK_RETRIES = 3;
 
     private final StagingState state;
     private final StagingRepair repair;
@@ -60,9 +62,9 @@ final class Repairer implements AutoCloseable {
     /**
      * One pass: repairs every recorded staging mount that is mounted but broken, or no longer mounted at all
      * (its mount helper died and its mounts went with it; its directory may be gone too), if the backend it
-     * needs can serve. A staging mount whose repair failed is tried again after a back-off that doubles from
-     * the interval up to {@link #MAX_BACK_OFF} (a directory that cannot be made, a gateway that refuses: no
-     * mount attempt every 2 s forever).
+     * needs can serve. A staging mount whose repair keeps failing is tried again after a back-off
+     * ({@link #delayAfter}: a gateway that refuses, a path that cannot be mounted on — no mount attempt every
+     * 2 s for ever).
      *
      * @return the number of staging mounts repaired
      */
@@ -133,17 +135,29 @@ final class Repairer implements AutoCloseable {
     }
 
     private void backOff(Path stagingPath, BackOff previous, Exception e) {
-        Duration wait = previous == null ? interval : previous.delay().multipliedBy(2);
-        if (wait.compareTo(MAX_BACK_OFF) > 0) {
-            wait = MAX_BACK_OFF;
-        }
-        backOffs.put(stagingPath, new BackOff(wait, System.nanoTime() + wait.toNanos()));
+        int failures = previous == null ? 1 : previous.failures() + 1;
+        Duration wait = delayAfter(failures, interval);
+        backOffs.put(stagingPath, new BackOff(failures, System.nanoTime() + wait.toNanos()));
         LOG.warning(LogLine.event("repair-failed").with("staging_path", stagingPath).with("error", e.getMessage())
-                .with("next_try_in_s", wait.toSeconds()).toString());
+                .with("failures", failures).with("next_try_in_s", wait.toSeconds()).toString());
     }
 
-    /** The wait before the next repair of a staging mount whose repair failed, and when it ends. */
-    private record BackOff(Duration delay, long notBefore) {
+    /**
+     * The wait before the next repair after {@code failures} consecutive failed ones: the interval for the
+     * first {@value #QUICK_RETRIES} (a helper still starting, a gateway back in a moment), then doubling up to
+     * {@link #MAX_BACK_OFF}.
+     */
+    static Duration delayAfter(int failures, Duration interval) {
+        if (failures <= QUICK_RETRIES) {
+            return interval;
+        }
+        int doublings = Math.min(failures - QUICK_RETRIES, 20);
+        Duration wait = interval.multipliedBy(1L << doublings);
+        return wait.compareTo(MAX_BACK_OFF) > 0 ? MAX_BACK_OFF : wait;
+    }
+
+    /** How many consecutive failed repairs of a staging mount there were, and when the next may start. */
+    private record BackOff(int failures, long notBefore) {
     }
 
     @Override
