@@ -127,7 +127,7 @@ class ControllerServiceGatewayTest {
         delete(volume);
         assertThat(dir).doesNotExist();
         assertThat(outside.resolve("victim.txt")).hasContent("must survive");
-        assertThat(local("")).isDirectory();
+        assertThat(local("")).as("the parent made for the volume, now empty, is removed too").doesNotExist();
         delete(volume); // idempotent
     }
 
