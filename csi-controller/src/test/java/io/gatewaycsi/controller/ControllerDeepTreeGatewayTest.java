@@ -4,11 +4,9 @@ import static io.gatewaycsi.common.testing.StatusCodes.codeOf;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.gatewaycsi.common.testing.TestCapabilities;
 import io.gatewaycsi.common.volume.VolumeId;
 import io.gatewaycsi.csi.v1.ControllerGrpc;
 import io.gatewaycsi.csi.v1.CreateSnapshotRequest;
-import io.gatewaycsi.csi.v1.CreateVolumeRequest;
 import io.gatewaycsi.csi.v1.DeleteVolumeRequest;
 import io.gatewaycsi.csi.v1.GetSnapshotRequest;
 import io.gatewaycsi.csi.v1.Volume;
@@ -18,8 +16,6 @@ import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
-import java.util.TreeMap;
 import java.util.UUID;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -54,10 +50,8 @@ class ControllerDeepTreeGatewayTest {
     }
 
     private Volume create(String name) {
-        return controller.createVolume(CreateVolumeRequest.newBuilder().setName(name)
-                .addVolumeCapabilities(TestCapabilities.RWX).putAllParameters(new TreeMap<>(Map.of(
-                        "server", gateway.server(), "share", gateway.share(), "subDir", area + "/${pv.metadata.name}",
-                        "nfsVersion", "4"))).build()).getVolume();
+        return controller.createVolume(VolumeRequests.of(gateway, name, area + "/${pv.metadata.name}").build())
+                .getVolume();
     }
 
     /** What a pod writes: a chain {@code depth} directories deep with a file on every tenth level. */

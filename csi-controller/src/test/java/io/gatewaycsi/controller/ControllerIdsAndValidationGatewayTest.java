@@ -59,13 +59,7 @@ class ControllerIdsAndValidationGatewayTest {
     }
 
     private CreateVolumeRequest.Builder request(String name, String... more) {
-        Map<String, String> parameters = new TreeMap<>(Map.of("server", gateway.server(), "share", gateway.share(),
-                "subDir", area + "/${pv.metadata.name}", "nfsVersion", "4"));
-        for (int i = 0; i < more.length; i += 2) {
-            parameters.put(more[i], more[i + 1]);
-        }
-        return CreateVolumeRequest.newBuilder().setName(name).addVolumeCapabilities(TestCapabilities.RWX)
-                .putAllParameters(parameters);
+        return VolumeRequests.of(gateway, name, area + "/${pv.metadata.name}", more);
     }
 
     private Status.Code getVolume(String id) {

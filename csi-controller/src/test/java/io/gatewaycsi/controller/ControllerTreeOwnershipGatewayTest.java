@@ -4,7 +4,6 @@ import static io.gatewaycsi.common.testing.StatusCodes.codeOf;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.gatewaycsi.common.testing.TestCapabilities;
 import io.gatewaycsi.common.volume.VolumeId;
 import io.gatewaycsi.csi.v1.ControllerGrpc;
 import io.gatewaycsi.csi.v1.CreateVolumeRequest;
@@ -59,13 +58,7 @@ class ControllerTreeOwnershipGatewayTest {
 
     /** CreateVolume {@code name} with subDir template {@code subDir} (below the area) and the given claim. */
     private CreateVolumeRequest.Builder request(String name, String subDir, String... more) {
-        Map<String, String> parameters = new TreeMap<>(Map.of("server", gateway.server(), "share", gateway.share(),
-                "subDir", area + "/" + subDir, "nfsVersion", "4"));
-        for (int i = 0; i < more.length; i += 2) {
-            parameters.put(more[i], more[i + 1]);
-        }
-        return CreateVolumeRequest.newBuilder().setName(name).addVolumeCapabilities(TestCapabilities.RWX)
-                .putAllParameters(parameters);
+        return VolumeRequests.of(gateway, name, area + "/" + subDir, more);
     }
 
     private Volume create(String name, String subDir, String... more) {
