@@ -156,8 +156,17 @@ final class Provisioner {
         if (session.exists(copy)) {
             GatewayFiles.removeTree(session, copy);
         }
-        NfsTrees.copyTree(session, content.get(), copy);
-        session.chmod(copy, mode);
+        try {
+            NfsTrees.copyTree(session, content.get(), copy);
+            session.chmod(copy, mode);
+        } catch (NfsException | RuntimeException e) {
+            try {
+                GatewayFiles.removeTree(session, copy); // no partial copy stays behind
+            } catch (NfsException | RuntimeException cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw e;
+        }
         trees.locked(session, () -> {
             VolumeTrees.makeParents(session, subDir);
             GatewayFiles.requireNoSymlinkOnTheWay(session, dir, "CreateVolume");

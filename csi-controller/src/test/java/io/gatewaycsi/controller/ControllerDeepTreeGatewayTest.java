@@ -10,6 +10,7 @@ import io.gatewaycsi.csi.v1.CreateSnapshotRequest;
 import io.gatewaycsi.csi.v1.DeleteVolumeRequest;
 import io.gatewaycsi.csi.v1.GetSnapshotRequest;
 import io.gatewaycsi.csi.v1.Volume;
+import io.gatewaycsi.csi.v1.VolumeContentSource;
 import io.gatewaycsi.nfs.testing.TestGateway;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -28,7 +29,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * Directory chains deeper than the gateway resolves in one request (issue 19.2), against the real gateway:
  * nfs-ganesha refuses a COMPOUND of about a hundred LOOKUPs with NFS4ERR_RESOURCE, and a pod can make such a
  * chain in its volume. DeleteVolume still removes the whole tree; a snapshot of it is refused with
- * FAILED_PRECONDITION naming the cause, and leaves neither a partial copy nor a record behind.
+ * FAILED_PRECONDITION naming the cause, and leaves neither a partial copy nor a record behind; so is a clone.
  */
 @ExtendWith(TestGateway.class)
 class ControllerDeepTreeGatewayTest {
@@ -111,6 +112,13 @@ class ControllerDeepTreeGatewayTest {
         assertThat(codeOf(() -> controller.getSnapshot(GetSnapshotRequest.newBuilder()
                 .setSnapshotId(new SnapshotId("4", gateway.server(), gateway.share(), digest).encode()).build())))
                 .isEqualTo(Status.Code.NOT_FOUND);
+
+        assertThat(codeOf(() -> controller.createVolume(VolumeRequests.of(gateway, "pv-clone-" + depth,
+                area + "/${pv.metadata.name}").setVolumeContentSource(VolumeContentSource.newBuilder().setVolume(
+                        VolumeContentSource.VolumeSource.newBuilder().setVolumeId(volume.getVolumeId()))).build())))
+                .as("a clone of it").isEqualTo(Status.Code.FAILED_PRECONDITION);
+        assertThat(gateway.local("/.gateway-csi/tmp/volume-" + VolumeId.digestOf(area + "/pv-clone-" + depth)))
+                .as("the clone's partial copy").doesNotExist();
 
         assertThat(codeOf(() -> controller.deleteVolume(DeleteVolumeRequest.newBuilder()
                 .setVolumeId(volume.getVolumeId()).build()))).isEqualTo(Status.Code.OK);
