@@ -34,7 +34,32 @@ public final class NfsTrees {
      * @throws IllegalArgumentException for {@code "/"} or an invalid path
      */
     public static boolean removeTree(NfsSession session, String path) throws NfsException {
+        return removeTree(session, path, null);
+    }
+
+    /**
+     * Most path components a tree walk sends to the gateway (with {@link #removeTree(NfsSession, String, String)}).
+     * libnfs 4.0 resolves every path from the root in one COMPOUND with a LOOKUP per component, and gateways
+     * limit the operations per COMPOUND (nfs-ganesha refuses some hundred with {@code NFS4ERR_RESOURCE}).
+     */
+    public static final int MAX_WALK_DEPTH = 32;
+
+    /**
+     * {@link #removeTree(NfsSession, String)} for trees of any depth: a directory deeper than
+     * {@link #MAX_WALK_DEPTH} components is first renamed to {@code scratchPrefix-<n>} (a path near the root,
+     * in a directory that must exist on the same share) and removed from there, so no call names a path longer
+     * than that. What a failure leaves in the scratch directory starts with {@code scratchPrefix}: remove those
+     * trees before retrying.
+     *
+     * @param scratchPrefix the absolute path prefix for moved subtrees, e.g. {@code /.tmp/delete-1234}; null to
+     *                      walk paths of whatever depth (the gateway may then refuse deep ones)
+     */
+    public static boolean removeTree(NfsSession session, String path, String scratchPrefix) throws NfsException {
         NfsPaths.requireValid(path);
+        if (scratchPrefix != null) {
+            NfsPaths.requireValid(scratchPrefix);
+        }
+        int moved = 0;
         if (path.equals(NfsPaths.ROOT)) {
             throw new IllegalArgumentException("removeTree refuses to remove the share's root");
         }
@@ -93,6 +118,13 @@ public final class NfsTrees {
                     throw e;
                 }
                 if (a.isDirectory()) {
+                    if (scratchPrefix != null && NfsPaths.components(child).size() > MAX_WALK_DEPTH) {
+                        // Too deep to name: move it up (the rename names it once, at MAX_WALK_DEPTH + 1).
+                        String shallow = scratchPrefix + "-" + moved++;
+                        session.rename(child, shallow);
+                        child = shallow;
+                        a = session.lstat(child);
+                    }
                     stack.push(new Frame(child, a));
                 } else {
                     unlinkIfPresent(session, child);

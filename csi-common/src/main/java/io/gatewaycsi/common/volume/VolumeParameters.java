@@ -90,9 +90,13 @@ public final class VolumeParameters {
     }
 
     private static String contextSubDir(String value) {
-        String stripped = value.strip().replaceAll("/+$", "");
+        String stripped = value.replaceAll("/+$", "");
         if (stripped.isEmpty()) {
             return "";
+        }
+        if (!stripped.equals(stripped.strip())) {
+            throw new IllegalArgumentException("parameter `subDir` must be a relative path below the share, got `"
+                    + Values.printable(value) + "`: white space around the value is not allowed");
         }
         try {
             return Values.relativePath(stripped);
