@@ -253,7 +253,12 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
                 .with("staging_path", staging).with("backend", outcome.backend())
                 .with("fallback", outcome.fallback() == null ? null : outcome.fallback().label())
                 .with("options", effective).with("asked_options", effective.equals(asked) ? null : asked)
+                .with("not_applied", outcome.notApplied().isEmpty() ? null : String.join("; ", outcome.notApplied()))
                 .toString());
+        if (!outcome.notApplied().isEmpty()) {
+            events.warning(spec.claim(), NodeEvents.OPTIONS_NOT_APPLIED,
+                    NodeEvents.notAppliedMessage(mount.volumeId(), outcome.notApplied()));
+        }
     }
 
     @Override

@@ -43,10 +43,14 @@ final class Stager {
      * @param options  the mount options in force, nfs(5) form: what the mount helper answered it mounted with
      *                 (e.g. {@code vers=4.0} where {@code vers=4.1} was asked: libnfs speaks 4.0), or for the
      *                 kernel the options it was given
+     * @param notApplied for a kernel mount, the asked options the kernel did not apply as asked, one sentence
+     *                 each ({@link AppliedOptions#differences}); else empty
      */
-    record Outcome(String backend, FallbackReason fallback, String detail, List<String> options) {
+    record Outcome(String backend, FallbackReason fallback, String detail, List<String> options,
+                   List<String> notApplied) {
         Outcome {
             options = List.copyOf(options);
+            notApplied = List.copyOf(notApplied);
         }
     }
 
@@ -68,15 +72,16 @@ final class Stager {
      */
     Outcome stage(NfsMountRequest request, String mountBackend, FallbackReason remembered) throws IOException {
         if (mountBackend.equals("sidecar")) {
-            return new Outcome("sidecar", null, "", stageWithHelper(requireSidecar("mountBackend=sidecar"), request));
+            return new Outcome("sidecar", null, "", stageWithHelper(requireSidecar("mountBackend=sidecar"), request),
+                    List.of());
         }
         if (mountBackend.equals("auto") && remembered != null) {
             return new Outcome("sidecar", remembered, "", stageWithHelper(requireSidecar("the kernel could not mount"
-                    + " NFS here (" + remembered.description() + ")"), request));
+                    + " NFS here (" + remembered.description() + ")"), request), List.of());
         }
         try {
             kernel.stage(request);
-            return new Outcome(kernel.name(), null, "", request.effectiveOptions());
+            return new Outcome(kernel.name(), null, "", request.effectiveOptions(), notApplied(request));
         } catch (KernelMountException e) {
             if (!mountBackend.equals("auto") || !e.isNotAvailableOnNode()) {
                 metrics.mountFailed("kernel", e.failure().name());
@@ -89,7 +94,19 @@ final class Stager {
                         .with("reason", reason.label()).with("why", e.failure().summary())
                         .with("detail", e.output().strip()).toString());
             }
-            return new Outcome("sidecar", reason, e.output().strip(), stageWithHelper(helper, request));
+            return new Outcome("sidecar", reason, e.output().strip(), stageWithHelper(helper, request), List.of());
+        }
+    }
+
+    /** The options the kernel did not apply as asked, read back from the staging mount's mount table line. */
+    private static List<String> notApplied(NfsMountRequest request) {
+        try {
+            return MountTable.read().topmost(request.stagingPath())
+                    .map(entry -> AppliedOptions.differences(request.effectiveOptions(), entry)).orElse(List.of());
+        } catch (IOException e) {
+            LOG.warning(LogLine.event("applied_options_unknown").with("volume_id", request.volumeId())
+                    .with("error", e.getMessage()).toString());
+            return List.of();
         }
     }
 
