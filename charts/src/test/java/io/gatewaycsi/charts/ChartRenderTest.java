@@ -180,6 +180,14 @@ class ChartRenderTest {
             assertThat(context.getReadOnlyRootFilesystem()).as("%s readOnlyRootFilesystem", container.getName())
                     .isTrue();
             assertThat(context.getCapabilities().getDrop()).as("%s drops", container.getName()).containsExactly("ALL");
+            if (container == controller && reservedSourcePort(set)) {
+                // The one exception (controller.reservedSourcePort): NET_BIND_SERVICE alone, which Kubernetes
+                // grants only to root.
+                assertThat(context.getCapabilities().getAdd()).containsExactly("NET_BIND_SERVICE");
+                assertThat(context.getRunAsUser()).isZero();
+                assertThat(context.getRunAsNonRoot()).isFalse();
+                continue;
+            }
             assertThat(context.getCapabilities().getAdd()).as("%s adds", container.getName()).isNullOrEmpty();
             assertThat(Optional.ofNullable(context.getRunAsUser()).orElse(podContext.getRunAsUser()))
                     .as("%s user", container.getName()).isNotZero();
@@ -190,6 +198,22 @@ class ChartRenderTest {
         // The JVM unpacks grpc-netty's native library into /tmp: with a read-only root it must be a volume.
         VolumeMount tmp = mountHolding(controller, "/tmp/x").orElseThrow(() -> new AssertionError("no /tmp volume"));
         assertThat(volume(pod, tmp.getName()).getEmptyDir()).isNotNull();
+    }
+
+    /** The value sets that turn controller.reservedSourcePort on (test values/reserved-source-port.yaml). */
+    private static boolean reservedSourcePort(Renders.ValueSet set) {
+        return set.label().equals("test values/reserved-source-port.yaml");
+    }
+
+    @Test
+    void aReservedSourcePortIsAskedForExplicitly() {
+        List<Renders.ValueSet> sets = Renders.valueSets();
+        assertThat(sets).filteredOn(ChartRenderTest::reservedSourcePort).hasSize(1);
+        for (Renders.ValueSet set : sets) {
+            Container controller = requireContainer(pod(Renders.render(set).controller()), "controller");
+            assertThat(Optional.ofNullable(controller.getSecurityContext().getCapabilities().getAdd()).orElse(List.of()))
+                    .as(set.label()).isEqualTo(reservedSourcePort(set) ? List.of("NET_BIND_SERVICE") : List.of());
+        }
     }
 
     // ---- the node plugin -----------------------------------------------------------------------------

@@ -14,6 +14,15 @@ final class GatewayFailures {
      * @param doing what the controller was doing, e.g. "creating /my-bucket/pvc-1 on gw"
      */
     static CsiException of(NfsException e, String doing) {
+        return of(e, doing, ReservedPorts.bindable());
+    }
+
+    /**
+     * @param reservedPort whether this process can connect from a reserved port ({@link ReservedPorts}); when it
+     *                     cannot, a refusal may be the gateway's {@code secure} export option, and the message
+     *                     says so
+     */
+    static CsiException of(NfsException e, String doing, boolean reservedPort) {
         String message = doing + " failed: " + e.getMessage();
         if (e.isTimeout() || e.isUnreachable() || e.isConnectionLost()) {
             return CsiException.unavailable(message + "; check that the gateway is up and reachable from the"
@@ -30,9 +39,18 @@ final class GatewayFailures {
                     + " holds a directory chain deeper than the gateway resolves at once; flatten it", e);
         }
         if (e.isPermissionDenied()) {
+            String credentials = "export the share read-write with no_root_squash for the controller, or set"
+                    + " --nfs-uid/--nfs-gid to an owner of the share";
+            if (!reservedPort) {
+                return new CsiException(Status.Code.PERMISSION_DENIED, message + "; the gateway refused the"
+                        + " controller, which connects from an unreserved source port (>= 1024: it lacks"
+                        + " CAP_NET_BIND_SERVICE): a gateway exporting with `secure` (the Linux NFS server's default)"
+                        + " accepts only ports below 1024; give the controller NET_BIND_SERVICE (Helm chart:"
+                        + " controller.reservedSourcePort=true) or export the share with `insecure`. If the export"
+                        + " allows any port, the gateway refused the controller's credentials: " + credentials, e);
+            }
             return new CsiException(Status.Code.PERMISSION_DENIED, message + "; the gateway refused the"
-                    + " controller's credentials: export the share read-write with no_root_squash for the"
-                    + " controller, or set --nfs-uid/--nfs-gid to an owner of the share", e);
+                    + " controller's credentials: " + credentials, e);
         }
         if (e.isNoSpace()) {
             return new CsiException(Status.Code.RESOURCE_EXHAUSTED, message, e);
