@@ -179,6 +179,18 @@ final class GatewayFiles {
         return NfsTrees.removeTree(session, path, scratch(name));
     }
 
+    /**
+     * Copies the tree at {@code from} to {@code to} (see {@link NfsTrees#copyTree(NfsSession, String, String,
+     * String)}) whatever its depth, making deep parts of the copy in {@code /.gateway-csi/tmp/removing-<digest
+     * of to>-…}, where {@link #removeTree} of {@code to} finds them after a failure.
+     *
+     * @return the bytes of file data copied
+     */
+    static long copyTree(NfsSession session, String from, String to) throws NfsException {
+        mkdirs(session, GatewayLayout.TMP, GatewayLayout.PRIVATE_DIR_MODE);
+        return NfsTrees.copyTree(session, from, to, scratch("removing-" + VolumeId.digestOf(to) + "-"));
+    }
+
     private static String scratch(String name) {
         return GatewayLayout.TMP + "/" + name + Long.toHexString(System.nanoTime());
     }

@@ -14,7 +14,6 @@ import io.gatewaycsi.csi.v1.VolumeContentSource;
 import io.gatewaycsi.nfs.NfsException;
 import io.gatewaycsi.nfs.NfsPaths;
 import io.gatewaycsi.nfs.NfsSession;
-import io.gatewaycsi.nfs.NfsTrees;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
@@ -157,7 +156,7 @@ final class Provisioner {
             GatewayFiles.removeTree(session, copy);
         }
         try {
-            NfsTrees.copyTree(session, content.get(), copy);
+            GatewayFiles.copyTree(session, content.get(), copy);
             session.chmod(copy, mode);
         } catch (NfsException | RuntimeException e) {
             try {

@@ -7,7 +7,6 @@ import io.gatewaycsi.common.volume.VolumeId;
 import io.gatewaycsi.csi.v1.Snapshot;
 import io.gatewaycsi.nfs.NfsException;
 import io.gatewaycsi.nfs.NfsSession;
-import io.gatewaycsi.nfs.NfsTrees;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -65,7 +64,7 @@ final class Snapshots {
             }
             long bytes;
             try {
-                bytes = NfsTrees.copyTree(session, source.dir(), copy);
+                bytes = GatewayFiles.copyTree(session, source.dir(), copy);
                 session.rename(copy, data);
             } catch (NfsException | RuntimeException e) {
                 discard(session, copy, recordPath, e);

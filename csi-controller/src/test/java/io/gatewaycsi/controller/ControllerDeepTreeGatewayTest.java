@@ -7,6 +7,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.gatewaycsi.common.volume.VolumeId;
 import io.gatewaycsi.csi.v1.ControllerGrpc;
 import io.gatewaycsi.csi.v1.CreateSnapshotRequest;
+import io.gatewaycsi.csi.v1.DeleteSnapshotRequest;
+import io.gatewaycsi.csi.v1.Snapshot;
 import io.gatewaycsi.csi.v1.DeleteVolumeRequest;
 import io.gatewaycsi.csi.v1.GetSnapshotRequest;
 import io.gatewaycsi.csi.v1.Volume;
@@ -17,10 +19,12 @@ import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.UUID;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -28,8 +32,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * Directory chains deeper than the gateway resolves in one request (issue 19.2), against the real gateway:
  * nfs-ganesha refuses a COMPOUND of about a hundred LOOKUPs with NFS4ERR_RESOURCE, and a pod can make such a
- * chain in its volume. DeleteVolume still removes the whole tree; a snapshot of it is refused with
- * FAILED_PRECONDITION naming the cause, and leaves neither a partial copy nor a record behind; so is a clone.
+ * chain in its volume. DeleteVolume still removes the whole tree; snapshots, restores and clones of 100 and
+ * 128 levels copy it exactly; a chain beyond what the copy reaches is refused with FAILED_PRECONDITION naming
+ * the cause, leaving neither a partial copy nor a record behind.
  */
 @ExtendWith(TestGateway.class)
 class ControllerDeepTreeGatewayTest {
@@ -93,7 +98,43 @@ class ControllerDeepTreeGatewayTest {
 
     @ParameterizedTest
     @ValueSource(ints = {100, 128})
-    void aSnapshotOfSuchAChainIsRefusedNamingTheCauseAndLeavesNothingBehind(int depth) throws IOException {
+    void suchAChainIsSnapshottedRestoredAndClonedExactly(int depth) throws IOException {
+        Volume volume = create("pv-snap-" + depth);
+        Path dir = gateway.local("/" + area + "/pv-snap-" + depth);
+        Path bottom = chain(dir, depth);
+        Files.setPosixFilePermissions(bottom, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-x---"));
+        Map<String, String> before = ControllerHostileInputTest.fingerprint(dir);
+
+        Snapshot snapshot = controller.createSnapshot(CreateSnapshotRequest.newBuilder()
+                .setName("snap-" + area + "-" + depth).setSourceVolumeId(volume.getVolumeId()).build()).getSnapshot();
+        assertThat(snapshot.getReadyToUse()).isTrue();
+        Volume restored = controller.createVolume(VolumeRequests.of(gateway, "pv-restored-" + depth,
+                area + "/${pv.metadata.name}").setVolumeContentSource(VolumeContentSource.newBuilder().setSnapshot(
+                        VolumeContentSource.SnapshotSource.newBuilder().setSnapshotId(snapshot.getSnapshotId())))
+                .build()).getVolume();
+        Volume clone = controller.createVolume(VolumeRequests.of(gateway, "pv-clone-" + depth,
+                area + "/${pv.metadata.name}").setVolumeContentSource(VolumeContentSource.newBuilder().setVolume(
+                        VolumeContentSource.VolumeSource.newBuilder().setVolumeId(volume.getVolumeId()))).build())
+                .getVolume();
+        for (String copy : new String[] {"pv-restored-" + depth, "pv-clone-" + depth}) {
+            Path copied = gateway.local("/" + area + "/" + copy);
+            assertThat(ControllerHostileInputTest.fingerprint(copied)).as(copy).isEqualTo(before);
+            assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(
+                    copied.resolve(dir.relativize(bottom))))).as("the deepest directory's mode").isEqualTo("rwxr-x---");
+        }
+        controller.deleteSnapshot(DeleteSnapshotRequest.newBuilder().setSnapshotId(snapshot.getSnapshotId()).build());
+        assertThat(gateway.local("/.gateway-csi/snapshots/" + VolumeId.digestOf("snap-" + area + "-" + depth)
+                + ".data")).doesNotExist();
+        for (Volume v : new Volume[] {clone, restored, volume}) {
+            assertThat(codeOf(() -> controller.deleteVolume(DeleteVolumeRequest.newBuilder()
+                    .setVolumeId(v.getVolumeId()).build()))).isEqualTo(Status.Code.OK);
+        }
+        assertThat(leftoversInTmp()).as("partial copies and subtrees moved up").isZero();
+    }
+
+    @Test
+    void aSnapshotOfAChainBeyondReachIsRefusedNamingTheCauseAndLeavesNothingBehind() throws IOException {
+        int depth = 220;
         Volume volume = create("pv-snap-" + depth);
         Path dir = gateway.local("/" + area + "/pv-snap-" + depth);
         chain(dir, depth);

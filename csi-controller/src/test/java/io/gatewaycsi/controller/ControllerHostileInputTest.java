@@ -419,9 +419,13 @@ class ControllerHostileInputTest {
             Files.createDirectory(deepest.resolve("side"));
         }
         Files.writeString(deepest.resolve("bottom"), "x");
-        call("CreateSnapshot", EnumSet.of(Status.Code.OK, Status.Code.FAILED_PRECONDITION), () ->
-                controller.createSnapshot(CreateSnapshotRequest.newBuilder().setName("deep-snap-" + area)
-                        .setSourceVolumeId(created.getVolume().getVolumeId()).build()));
+        String[] snapshotId = new String[1];
+        assertThat(call("CreateSnapshot", BAD_REQUEST, () -> snapshotId[0] = controller.createSnapshot(
+                CreateSnapshotRequest.newBuilder().setName("deep-snap-" + area)
+                        .setSourceVolumeId(created.getVolume().getVolumeId()).build()).getSnapshot().getSnapshotId()))
+                .isEqualTo(Status.Code.OK);
+        assertThat(call("DeleteSnapshot", BAD_REQUEST, () -> controller.deleteSnapshot(DeleteSnapshotRequest
+                .newBuilder().setSnapshotId(snapshotId[0]).build()))).isEqualTo(Status.Code.OK);
         assertThat(call("DeleteVolume", BAD_REQUEST, () -> controller.deleteVolume(DeleteVolumeRequest.newBuilder()
                 .setVolumeId(created.getVolume().getVolumeId()).build()))).isEqualTo(Status.Code.OK);
         assertThat(dir).doesNotExist();
