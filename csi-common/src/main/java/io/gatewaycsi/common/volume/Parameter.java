@@ -43,10 +43,15 @@ public enum Parameter {
             Values.choice("3", "4", "4.0", "4.1", "4.2")),
     /** {@code hard} retries forever; {@code soft} fails after timeo × (retrans + 1) (nfs(5)). */
     MOUNT_MODE("mountMode", "hard", "hard or soft",
-            "`hard` retries until the gateway answers; `soft` fails I/O with EIO after timeo × (retrans + 1).",
+            "`hard` retries until the gateway answers; `soft` fails I/O with EIO: through the mount helper after"
+                    + " timeo × (retrans + 1); through the kernel (Linux 6.1, measured in test/kernel) the first call"
+                    + " after the gateway falls silent fails only after about 60-90 s, later calls after about"
+                    + " timeo × (retrans + 1).",
             Values.choice("hard", "soft")),
     /** RPC timeout in deciseconds (nfs(5) {@code timeo}). */
-    TIMEO("timeo", "600", "1..6000 deciseconds", "RPC timeout in deciseconds (mount option `timeo`).",
+    TIMEO("timeo", "600", "1..6000 deciseconds", "RPC timeout in deciseconds (mount option `timeo`). The kernel"
+            + " shares one NFS client per export: a volume mounted while another of the same export is mounted gets"
+            + " that mount's timeo, retrans and nconnect (reported as the MountOptionsNotApplied event).",
             Values.integer(1, 6000)),
     /** Retries before a major timeout (nfs(5) {@code retrans}). */
     RETRANS("retrans", "2", "0..100", "Retransmissions before a major timeout (mount option `retrans`).",
@@ -55,10 +60,12 @@ public enum Parameter {
     NCONNECT("nconnect", null, "1..16", "TCP connections per mount (mount option `nconnect`).",
             Values.integer(1, 16)),
     /** Read size in bytes (nfs(5) {@code rsize}). */
-    RSIZE("rsize", null, "1024..1048576 bytes, a multiple of 1024", "Read size in bytes (mount option `rsize`).",
+    RSIZE("rsize", null, "1024..1048576 bytes, a power of two",
+            "Read size in bytes (mount option `rsize`). The kernel would round other sizes down (3072 to 2048).",
             Values.ioSize()),
     /** Write size in bytes (nfs(5) {@code wsize}). */
-    WSIZE("wsize", null, "1024..1048576 bytes, a multiple of 1024", "Write size in bytes (mount option `wsize`).",
+    WSIZE("wsize", null, "1024..1048576 bytes, a power of two",
+            "Write size in bytes (mount option `wsize`). The kernel would round other sizes down (5120 to 4096).",
             Values.ioSize()),
     /** Caching for read-mostly datasets: {@code nocto} and {@code actimeo=600}. */
     READ_ONLY_CACHE("readOnlyCache", "false", "true or false",
@@ -67,7 +74,8 @@ public enum Parameter {
             Values.bool()),
     /** RPC-with-TLS to the gateway (nfs(5) {@code xprtsec=tls}). */
     ENCRYPT_IN_TRANSIT("encryptInTransit", "false", "true or false",
-            "Encrypt NFS traffic with RPC-with-TLS (mount option `xprtsec=tls`; needs NFSv4.x and kernel support).",
+            "Encrypt NFS traffic with RPC-with-TLS (mount option `xprtsec=tls`; needs NFSv4.x, Linux 6.5 or later"
+                    + " and tlshd on the node).",
             Values.bool()),
     /** Who performs the staging mount: the kernel, the mount helper, or the kernel with fallback. */
     MOUNT_BACKEND("mountBackend", "auto", "auto, kernel or sidecar",

@@ -55,7 +55,7 @@ final class Values {
     static Function<String, String> ioSize() {
         return value -> {
             int size = parseInt(value, 1024, 1048576);
-            if (size % 1024 != 0) {
+            if (Integer.bitCount(size) != 1) { // Linux rounds other sizes down to a power of two, silently
                 throw new IllegalArgumentException();
             }
             return Integer.toString(size);

@@ -86,6 +86,10 @@ public final class VolumeParameters {
                         + parameter.allowed());
             }
         }
+        if ("true".equals(explicit.get(Parameter.ENCRYPT_IN_TRANSIT)) && "3".equals(explicit.get(Parameter.NFS_VERSION))) {
+            throw new IllegalArgumentException("parameter `encryptInTransit=true` needs NFSv4 (RPC-with-TLS, mount"
+                    + " option xprtsec=tls), but `nfsVersion` is 3; use nfsVersion 4.1 or 4.2");
+        }
         return new VolumeParameters(source, explicit, metadata);
     }
 
