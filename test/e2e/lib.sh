@@ -39,8 +39,11 @@ E2E_API_IP=${E2E_API_IP:-10.213.58.1}
 E2E_ETCD_PORT=${E2E_ETCD_PORT:-23790}
 # Values kubelet insists on for these host sysctls: it gets them in its own mount namespace only.
 E2E_KUBELET_SYSCTLS=(vm/overcommit_memory=1 kernel/panic=10 kernel/panic_on_oops=1)
-# Directories at fixed host paths that kubelet or kube-controller-manager create even when told otherwise.
-E2E_FIXED_DIRS=(/usr/libexec/kubernetes/kubelet-plugins/volume/exec /var/log/pods /var/log/containers)
+# Directories at fixed host paths that the cluster creates even when told otherwise: kubelet and
+# kube-controller-manager (flex volume dir, pod logs), containerd 1.6's shims (sockets, runc state) and its
+# CNI library (result cache), containerd's pod network namespaces.
+E2E_FIXED_DIRS=(/usr/libexec/kubernetes/kubelet-plugins/volume/exec /var/log/pods /var/log/containers
+    /run/containerd /var/lib/cni /run/netns)
 # The processes up starts, in start order; down stops them in reverse.
 E2E_PROCESSES=(etcd containerd kube-apiserver kube-controller-manager kube-scheduler kubelet)
 
@@ -57,7 +60,7 @@ e2e_alive() {
 # meanwhile: per-interface sysctls are compared for all, default, lo and eth0 only.
 e2e_host_snapshot() {
     sysctl -a 2>/dev/null | grep -Ev \
-        '^(kernel\.random\.|fs\.(dentry-state|file-nr|inode-nr|inode-state|dentry-negative)|kernel\.ns_last_pid|kernel\.pty\.nr|net\.netfilter\.nf_conntrack_count|net\.(ipv4|ipv6)\.(conf|neigh)\.[^.]+\.|fs\.binfmt_misc|kernel\.tainted|vm\.stat_refresh)'
+        '^(kernel\.random\.|fs\.(dentry-state|file-nr|inode-nr|inode-state|dentry-negative|quota\.)|kernel\.ns_last_pid|kernel\.pty\.nr|net\.netfilter\.nf_conntrack_count|net\.(ipv4|ipv6)\.(conf|neigh)\.[^.]+\.|fs\.binfmt_misc|kernel\.tainted|vm\.stat_refresh)'
     sysctl -a 2>/dev/null | grep -E '^net\.(ipv4|ipv6)\.(conf|neigh)\.(all|default|lo|eth0)\.' || true
     for save in iptables-save ip6tables-save; do
         command -v "$save" >/dev/null && "$save" 2>/dev/null | sed -e '/^#/d' -e 's/ \[[0-9]*:[0-9]*\]$//'
