@@ -85,9 +85,10 @@ final class NodeEvents {
     /** The message of an options-not-applied event: what differs, and why the kernel does that. */
     static String notAppliedMessage(String volumeId, List<String> notApplied) {
         return "volume " + volumeId + " is mounted, but the kernel did not apply these NFS options as asked: "
-                + String.join("; ", notApplied) + ". The kernel shares one NFS client and superblock per gateway"
-                + " export (timeo, retrans, nconnect, rsize/wsize and soft/hard of the first mount apply; the"
-                + " mountOption nosharecache gives a volume its own superblock), rounds rsize/wsize down to a power"
-                + " of two and ignores nolock/local_lock on NFSv4 and intr everywhere";
+                + String.join("; ", notApplied) + ". The kernel shares one NFS superblock per gateway export"
+                + " (timeo, retrans, rsize/wsize and soft/hard of the first mount apply; the mount option"
+                + " nosharecache gives a volume its own) and one NFS client per gateway (nconnect of the first"
+                + " mount applies, nosharecache or not), rounds rsize/wsize down to a power of two and ignores"
+                + " nolock/local_lock on NFSv4 and intr everywhere";
     }
 }
