@@ -337,7 +337,7 @@ final class FootprintBench {
             Cmd.Result du = Cmd.check(Duration.ofSeconds(60), List.of("du", "-sb", dist.resolve(part).toString()));
             long bytes = Long.parseLong(du.output().strip().split("\\s+")[0]);
             report.row(part.equals("runtime") ? "jlink runtime size (`du -sb cli/target/dist/runtime`)"
-                            : "AOT caches, 3 roles (`du -sb cli/target/dist/lib/aot`)",
+                            : "AOT cache, one for every role (`du -sb cli/target/dist/lib/aot`)",
                     String.format("%.1f MiB", bytes / 1048576.0), "—", Report.Verdict.NONE);
         }
         List<List<String>> table = new ArrayList<>();

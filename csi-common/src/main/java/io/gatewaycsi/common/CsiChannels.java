@@ -2,6 +2,7 @@ package io.gatewaycsi.common;
 
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollDomainSocketChannel;
@@ -33,6 +34,9 @@ public final class CsiChannels {
         NettyChannelBuilder builder = endpoint.isUnix()
                 ? NettyChannelBuilder.forAddress(new DomainSocketAddress(endpoint.socketPath().toString()))
                         .channelType(EpollDomainSocketChannel.class)
+                        // grpc asks every connection for SO_KEEPALIVE, which unix sockets do not have (netty
+                        // warns "Unknown channel option" once per connection); null takes the option away.
+                        .withOption(ChannelOption.SO_KEEPALIVE, null)
                 : NettyChannelBuilder.forAddress(new InetSocketAddress(endpoint.host(), endpoint.port()))
                         .channelType(EpollSocketChannel.class);
         return builder.eventLoopGroup(Shared.EVENT_LOOP).usePlaintext().build();

@@ -5,6 +5,7 @@ import io.grpc.BindableService;
 import io.grpc.Server;
 import io.grpc.ServerInterceptors;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
@@ -73,6 +74,7 @@ public final class CsiServer implements AutoCloseable {
         NettyServerBuilder builder = endpoint.isUnix()
                 ? NettyServerBuilder.forAddress(new DomainSocketAddress(endpoint.socketPath().toString()))
                         .channelType(EpollServerDomainSocketChannel.class)
+                        .withChildOption(ChannelOption.SO_KEEPALIVE, null) // see CsiChannels.open
                 : NettyServerBuilder.forAddress(new InetSocketAddress(endpoint.host(), endpoint.port()))
                         .channelType(EpollServerSocketChannel.class);
         builder.bossEventLoopGroup(eventLoops).workerEventLoopGroup(eventLoops).executor(executor);

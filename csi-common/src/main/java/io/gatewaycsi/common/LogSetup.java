@@ -17,8 +17,6 @@ import java.util.logging.Logger;
  */
 public final class LogSetup {
 
-    private static final Logger NETTY_BOOTSTRAP = Logger.getLogger("io.grpc.netty.shaded.io.netty.bootstrap");
-
     private LogSetup() {
     }
 
@@ -41,9 +39,6 @@ public final class LogSetup {
         root.setLevel(julLevel);
         // gRPC and netty are chatty at FINE; their warnings still reach the log.
         Logger.getLogger("io.grpc").setLevel(julLevel.intValue() < Level.INFO.intValue() ? Level.INFO : julLevel);
-        // grpc asks for SO_KEEPALIVE on every connection, which unix sockets do not have; netty warns about
-        // it once per connection. (Held in a field: java.util.logging forgets levels of collected loggers.)
-        NETTY_BOOTSTRAP.setLevel(Level.SEVERE);
     }
 
     /** Maps a log level flag value to its java.util.logging level. */

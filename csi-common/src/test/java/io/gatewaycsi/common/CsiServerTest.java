@@ -19,7 +19,12 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -58,6 +63,51 @@ class CsiServerTest {
             assertThat(identity(socket).getPluginCapabilities(
                     GetPluginCapabilitiesRequest.getDefaultInstance()).getCapabilitiesList()).isEmpty();
         }
+    }
+
+    /**
+     * grpc asks every connection for SO_KEEPALIVE; on a unix socket netty has no such option and warns once per
+     * connection ("Unknown channel option 'SO_KEEPALIVE'"), on both ends: a client that polls (train-aot,
+     * the node plugin asking its mount helper) floods its log. Neither end asks for it on unix sockets.
+     */
+    @Test
+    void aUnixSocketConnectionAsksForNoOptionUnixSocketsLack() throws IOException {
+        Logger bootstrap = Logger.getLogger("io.grpc.netty.shaded.io.netty.bootstrap");
+        List<LogRecord> warnings = new CopyOnWriteArrayList<>();
+        Handler capture = new Handler() {
+            @Override
+            public void publish(LogRecord record) {
+                if (record.getLevel().intValue() >= Level.WARNING.intValue()) {
+                    warnings.add(record);
+                }
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        Level before = bootstrap.getLevel();
+        bootstrap.setLevel(Level.ALL);
+        bootstrap.addHandler(capture);
+        Path socket = dir.resolve("csi.sock");
+        try (CsiServer ignored = start(socket, false)) {
+            for (int i = 0; i < 3; i++) {
+                ManagedChannel channel = CsiChannels.open(Endpoint.parse("unix://" + socket));
+                try {
+                    IdentityGrpc.newBlockingStub(channel).probe(ProbeRequest.getDefaultInstance());
+                } finally {
+                    CsiChannels.close(channel);
+                }
+            }
+        } finally {
+            bootstrap.removeHandler(capture);
+            bootstrap.setLevel(before);
+        }
+        assertThat(warnings).extracting(LogRecord::getMessage).isEmpty();
     }
 
     @Test

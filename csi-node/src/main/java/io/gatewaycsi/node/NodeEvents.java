@@ -21,6 +21,10 @@ import java.util.concurrent.ConcurrentHashMap;
  *   reason and the fix;</li>
  *   <li>{@value #REPAIRED} (Normal) / {@value #REPAIR_FAILED} (Warning): a broken staging mount (its mount
  *   helper died, its handle went stale) was remounted and its targets re-bound, or could not be;</li>
+ *   <li>{@value #RESTART_POD} (Warning, on each pod of a re-bound target): the pod's running containers still
+ *   hold the dead mount and must be restarted to see the remounted volume;</li>
+ *   <li>{@value #OPTIONS_CHANGED} (Normal, on the claim at NodeStageVolume): the staging mount is in force with
+ *   other options than asked (the mount helper serves {@code vers=4.1} as {@code vers=4.0}), both named;</li>
  *   <li>{@value #UNMOUNT_FORCED} (Warning): an unmount needed MNT_FORCE or MNT_DETACH;</li>
  *   <li>{@value #OPTIONS_NOT_APPLIED} (Warning): the kernel mounted the volume with other NFS options than asked
  *   (read back from the mount table: {@link AppliedOptions}).</li>
@@ -32,6 +36,8 @@ final class NodeEvents {
     static final String MOUNT_FAILED = "MountFailed";
     static final String REPAIRED = "MountRepaired";
     static final String REPAIR_FAILED = "MountRepairFailed";
+    static final String RESTART_POD = "PodRestartRequired";
+    static final String OPTIONS_CHANGED = "MountOptionsChanged";
     static final String UNMOUNT_FORCED = "UnmountForced";
     static final String OPTIONS_NOT_APPLIED = "MountOptionsNotApplied";
 

@@ -40,11 +40,16 @@ final class Stager {
      * @param backend  the backend that made it: {@code kernel} or {@code sidecar}
      * @param fallback why the kernel could not, when {@code mountBackend=auto} fell back; else {@code null}
      * @param detail   the kernel mount's output on a fallback (e.g. {@code mount.nfs: No such device}); else ""
+     * @param options  the mount options in force, nfs(5) form: what the mount helper answered it mounted with
+     *                 (e.g. {@code vers=4.0} where {@code vers=4.1} was asked: libnfs speaks 4.0), or for the
+     *                 kernel the options it was given
      * @param notApplied for a kernel mount, the asked options the kernel did not apply as asked, one sentence
      *                 each ({@link AppliedOptions#differences}); else empty
      */
-    record Outcome(String backend, FallbackReason fallback, String detail, List<String> notApplied) {
+    record Outcome(String backend, FallbackReason fallback, String detail, List<String> options,
+                   List<String> notApplied) {
         Outcome {
+            options = List.copyOf(options);
             notApplied = List.copyOf(notApplied);
         }
     }
@@ -56,13 +61,27 @@ final class Stager {
      * @throws CsiException with the status of the classified failure
      */
     Outcome stage(NfsMountRequest request, String mountBackend) throws IOException {
+        return stage(request, mountBackend, null);
+    }
+
+    /**
+     * Mounts {@code request} again, as {@link #stage(NfsMountRequest, String)}, except that with
+     * {@code mountBackend=auto} a {@code remembered} fallback reason (recorded when this staging mount was first
+     * made) goes straight to the mount helper: the kernel of this node could not mount it then and is not tried
+     * again on every repair.
+     */
+    Outcome stage(NfsMountRequest request, String mountBackend, FallbackReason remembered) throws IOException {
         if (mountBackend.equals("sidecar")) {
-            stageWithHelper(requireSidecar("mountBackend=sidecar"), request);
-            return new Outcome("sidecar", null, "", List.of());
+            return new Outcome("sidecar", null, "", stageWithHelper(requireSidecar("mountBackend=sidecar"), request),
+                    List.of());
+        }
+        if (mountBackend.equals("auto") && remembered != null) {
+            return new Outcome("sidecar", remembered, "", stageWithHelper(requireSidecar("the kernel could not mount"
+                    + " NFS here (" + remembered.description() + ")"), request), List.of());
         }
         try {
             kernel.stage(request);
-            return new Outcome(kernel.name(), null, "", notApplied(request));
+            return new Outcome(kernel.name(), null, "", request.effectiveOptions(), notApplied(request));
         } catch (KernelMountException e) {
             if (!mountBackend.equals("auto") || !e.isNotAvailableOnNode()) {
                 metrics.mountFailed("kernel", e.failure().name());
@@ -75,8 +94,7 @@ final class Stager {
                         .with("reason", reason.label()).with("why", e.failure().summary())
                         .with("detail", e.output().strip()).toString());
             }
-            stageWithHelper(helper, request);
-            return new Outcome("sidecar", reason, e.output().strip(), List.of());
+            return new Outcome("sidecar", reason, e.output().strip(), stageWithHelper(helper, request), List.of());
         }
     }
 
@@ -92,9 +110,10 @@ final class Stager {
         }
     }
 
-    private void stageWithHelper(SidecarBackend helper, NfsMountRequest request) throws IOException {
+    /** Mounts through the helper; returns the options the helper says are in force. */
+    private List<String> stageWithHelper(SidecarBackend helper, NfsMountRequest request) throws IOException {
         try {
-            helper.stage(request);
+            return helper.mount(request).getEffectiveOptionsList();
         } catch (CsiException e) {
             metrics.mountFailed("sidecar", e.code().name());
             throw e;

@@ -32,7 +32,12 @@ public enum Parameter {
      */
     SUB_DIR("subDir", "${pv.metadata.name}", "a relative path; templates ${pvc.metadata.name},"
             + " ${pvc.metadata.namespace}, ${pv.metadata.name}",
-            "Directory of each volume below the share.", Values::subDirTemplate),
+            "Directory of each volume below the share, at most 64 levels deep. A volume owns its whole tree: a"
+                    + " subDir inside another volume, around one, or inside a directory gateway-csi did not make is"
+                    + " refused (FAILED_PRECONDITION). Parent directories it needs are made with mode 0755 and"
+                    + " removed with their last volume. Include ${pvc.metadata.namespace} when using"
+                    + " ${pvc.metadata.name}: claims of one name in two namespaces would otherwise share a directory.",
+            Values::subDirTemplate),
     /** NFS protocol version (nfs(5) {@code vers}). */
     NFS_VERSION("nfsVersion", "4.1", "3, 4, 4.0, 4.1 or 4.2", "NFS protocol version (mount option `vers`).",
             Values.choice("3", "4", "4.0", "4.1", "4.2")),
@@ -84,7 +89,8 @@ public enum Parameter {
             Values.choice("delete", "retain", "archive")),
     /** Mode of the volume's new directory, octal. */
     MOUNT_PERMISSIONS("mountPermissions", null, "an octal mode 0..7777 such as 0775",
-            "Mode applied to each new volume directory (octal).", Values.octalMode()),
+            "Mode applied to each new volume directory (octal); without it 0777. Parent directories a nested"
+                    + " subDir needs are always 0755.", Values.octalMode()),
     /** Extra nfs(5) options, comma-separated, merged with the StorageClass mountOptions. */
     MOUNT_OPTIONS("mountOptions", null, "comma-separated nfs(5) options such as nconnect=8,noresvport",
             "Extra mount options, validated and merged like the StorageClass `mountOptions`.",
@@ -136,11 +142,20 @@ public enum Parameter {
     /**
      * Returns the canonical form of {@code value}.
      *
+     * Values are taken as given: white space around a value and control characters anywhere (a trailing
+     * newline from a YAML block scalar) are refused, not trimmed.
+     *
      * @throws IllegalArgumentException "parameter `key` must be …, got `value`"
      */
     public String normalize(String value) {
         try {
-            return normalizer.apply(value.strip());
+            if (!value.equals(value.strip())) {
+                throw new IllegalArgumentException("white space around the value is not allowed");
+            }
+            if (value.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+                throw new IllegalArgumentException("control characters are not allowed");
+            }
+            return normalizer.apply(value);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("parameter `" + key + "` must be " + allowed + ", got `"
                     + Values.printable(value) + "`" + (e.getMessage() != null ? ": " + e.getMessage() : ""));
