@@ -31,7 +31,9 @@ final class ReservedPorts {
                 }
             }
             Path start = Path.of("/proc/sys/net/ipv4/ip_unprivileged_port_start");
-            return Files.isReadable(start) && Integer.parseInt(Files.readString(start).strip()) <= LOWEST_TRIED;
+            // Read by lines: Files.readString stops early on procfs files, which report a size of 0.
+            return Files.isReadable(start)
+                    && Integer.parseInt(Files.readAllLines(start).getFirst().strip()) <= LOWEST_TRIED;
         } catch (IOException | RuntimeException unknown) {
             return true;
         }

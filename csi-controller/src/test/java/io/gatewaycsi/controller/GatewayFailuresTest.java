@@ -28,4 +28,21 @@ class GatewayFailuresTest {
         assertThat(e.code()).isEqualTo(Status.Code.PERMISSION_DENIED);
         assertThat(e.getMessage()).contains("credentials", "no_root_squash").doesNotContain("secure");
     }
+
+    /** nfs-ganesha with PrivilegedPort answers an unreserved port as if the share did not exist. */
+    @Test
+    void aShareNotFoundByAControllerWithoutReservedPortsNamesThePortToo() {
+        NfsException hidden = new NfsException("mount", "/export", "nfs://gw/export?version=4", Errno.ENOENT,
+                "NFS4: (path /export) failed with NFS4ERR_NOENT(-2)", false);
+        CsiException e = GatewayFailures.of(hidden, "creating volume directory gw:/export/pvc-1", false);
+        assertThat(e.code()).isEqualTo(Status.Code.NOT_FOUND);
+        assertThat(e.getMessage()).contains("check the share", "unreserved source port", "PrivilegedPort",
+                "controller.reservedSourcePort=true");
+        assertThat(GatewayFailures.of(hidden, "creating volume directory gw:/export/pvc-1", true).getMessage())
+                .doesNotContain("reserved");
+        NfsException missingDir = new NfsException("mkdir", "/export/a/pvc-1", "nfs://gw/export?version=4",
+                Errno.ENOENT, null, false);
+        assertThat(GatewayFailures.of(missingDir, "creating volume directory gw:/export/a/pvc-1", false).getMessage())
+                .doesNotContain("reserved");
+    }
 }
