@@ -80,6 +80,9 @@ gw_init_network() {
     GATEWAY_SHARE=${GATEWAY_SHARE:-/export}
     GATEWAY_NFS_V3=${GATEWAY_NFS_V3:-0}
     [[ $GATEWAY_NFS_V3 == 0 || $GATEWAY_NFS_V3 == 1 ]] || gw_die "GATEWAY_NFS_V3 must be 0 or 1"
+    GATEWAY_LEASE_LIFETIME=${GATEWAY_LEASE_LIFETIME:-60}
+    [[ $GATEWAY_LEASE_LIFETIME =~ ^[0-9]{1,3}$ ]] && ((GATEWAY_LEASE_LIFETIME >= 1 && GATEWAY_LEASE_LIFETIME <= 180)) ||
+        gw_die "GATEWAY_LEASE_LIFETIME must be 1..180 seconds"
     [[ $GATEWAY_SHARE =~ ^/[A-Za-z0-9._/-]*$ && $GATEWAY_SHARE != *//* ]] ||
         gw_die "GATEWAY_SHARE '$GATEWAY_SHARE' must be an absolute path of [A-Za-z0-9._/-]"
     [[ $GATEWAY_SHARE == / ]] || GATEWAY_SHARE=${GATEWAY_SHARE%/}

@@ -118,6 +118,12 @@ capabilities:
   drop: [ALL]
 {{- end -}}
 
+{{/* timeoutSeconds of the liveness probes: the driver's own /healthz calls Probe with an 8 s deadline (room
+for a busy node); the livenessprobe sidecar answers within its own 1 s default. */}}
+{{- define "gateway-csi.livenessTimeout" -}}
+timeoutSeconds: {{ eq .Values.livenessProbe.servedBy "driver" | ternary 10 3 }}
+{{- end -}}
+
 {{/* Checks of value combinations the schema cannot express. */}}
 {{- define "gateway-csi.validate" -}}
 {{- $metrics := .Values.metrics -}}

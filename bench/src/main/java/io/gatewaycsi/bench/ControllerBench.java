@@ -365,9 +365,11 @@ final class ControllerBench {
                 "gRPC CreateVolume/DeleteVolume (ControllerService served by CsiServer on a unix socket, in the benchmark"
                         + " JVM, called with a blocking stub; volumes `bench-grpc/<name>`) versus the raw nfs-client calls the"
                         + " Provisioner makes for them (lstat of the record → ENOENT, lstat of the directories on the way (no"
-                        + " symlinks), lstat dir, mkdir -p /.gateway-csi/volumes, record written atomically (create, pwrite,"
-                        + " fsync, close, rename), mkdir parent, lstats on the way again, mkdir dir, chmod, record rewritten"
-                        + " ready; delete: lstat and read the record, lstats on the way, lstat, NfsTrees.removeTree, unlink record). Sessions"
+                        + " symlinks), lstat dir, the parent checked (its record, itself, its marker), mkdir -p"
+                        + " /.gateway-csi/volumes, record written atomically (create, pwrite, fsync, close, rename), parent"
+                        + " made with its marker when missing, lstats on the way again, mkdir dir, chmod, record rewritten"
+                        + " ready; delete: lstat and read the record, lstats on the way, lstat, readdir (no volume inside), the tmp"
+                        + " directory listed, NfsTrees.removeTree, unlink record, the parent removed when empty). Sessions"
                         + " use the controller's options (30 s timeout, uid 0) with a pool of 16 contexts on both sides (the"
                         + " controller's default is 8; with fewer contexts than callers nfs-client fails, see below). The"
                         + " in-process controller logs as the shipped one does (LogSetup at info: the call's line, the volume's line). After "
@@ -578,21 +580,44 @@ final class ControllerBench {
 
     // The raw side: GatewayFiles and Provisioner's calls, one for one.
 
+    /** Provisioner serializes making and removing parents per share (VolumeTrees.locked); so does the raw side. */
+    private static final Object PARENTS_LOCK = new Object();
+    private static final String RAW_PARENT = "bench-raw";
+    private static final String RAW_PARENT_MARKER = "/.gateway-csi/parents/" + VolumeId.digestOf(RAW_PARENT);
+
     private static void rawCreate(NfsSession raw, String name) throws NfsException {
-        String dir = "/bench-raw/bench-" + name;
+        String dir = "/" + RAW_PARENT + "/bench-" + name;
         String record = "/.gateway-csi/volumes/" + VolumeId.digestOf(dir.substring(1));
         readSmallIfExists(raw, record);
         noSymlinkOnTheWay(raw, dir);
         raw.exists(dir);
+        // VolumeTrees.requireFreeAncestors: the parent is no volume, and gateway-csi made it
+        readSmallIfExists(raw, "/.gateway-csi/volumes/" + VolumeId.digestOf(RAW_PARENT));
+        if (raw.exists("/" + RAW_PARENT)) {
+            raw.exists(RAW_PARENT_MARKER);
+        }
         mkdirs(raw, "/.gateway-csi/volumes", 0700);
         writeAtomically(raw, record);
-        mkdirs(raw, NfsPaths.parent(dir), 0777);
-        noSymlinkOnTheWay(raw, dir);
-        try {
-            raw.mkdir(dir, 0777);
-        } catch (NfsException e) {
-            if (!e.isAlreadyExists()) {
-                throw e;
+        synchronized (PARENTS_LOCK) {
+            // VolumeTrees.makeParents
+            if (!raw.exists("/" + RAW_PARENT)) {
+                mkdirs(raw, "/.gateway-csi/parents", 0700);
+                writeAtomically(raw, RAW_PARENT_MARKER);
+                try {
+                    raw.mkdir("/" + RAW_PARENT, 0755);
+                } catch (NfsException e) {
+                    if (!e.isAlreadyExists()) {
+                        throw e;
+                    }
+                }
+            }
+            noSymlinkOnTheWay(raw, dir);
+            try {
+                raw.mkdir(dir, 0777);
+            } catch (NfsException e) {
+                if (!e.isAlreadyExists()) {
+                    throw e;
+                }
             }
         }
         raw.chmod(dir, 0777);
@@ -600,18 +625,38 @@ final class ControllerBench {
     }
 
     private static void rawDelete(NfsSession raw, String name) throws NfsException {
-        String dir = "/bench-raw/bench-" + name;
+        String dir = "/" + RAW_PARENT + "/bench-" + name;
         String record = "/.gateway-csi/volumes/" + VolumeId.digestOf(dir.substring(1));
         readSmallIfExists(raw, record);
         noSymlinkOnTheWay(raw, dir);
         if (raw.exists(dir)) {
-            NfsTrees.removeTree(raw, dir);
+            raw.readdir(dir); // VolumeTrees.volumeInside: no volume inside (the bench's volumes are empty)
+            // GatewayFiles.removeTree: leftovers of an interrupted removal first
+            mkdirs(raw, "/.gateway-csi/tmp", 0700);
+            raw.readdir("/.gateway-csi/tmp");
+            NfsTrees.removeTree(raw, dir, "/.gateway-csi/tmp/removing-" + VolumeId.digestOf(dir) + "-"
+                    + Long.toHexString(System.nanoTime()));
         }
         try {
             raw.unlink(record);
         } catch (NfsException e) {
             if (!e.isNotFound()) {
                 throw e;
+            }
+        }
+        if (!raw.exists(dir)) {
+            synchronized (PARENTS_LOCK) {
+                // VolumeTrees.removeEmptyParents
+                if (raw.exists(RAW_PARENT_MARKER) && raw.lstat("/" + RAW_PARENT).isDirectory()) {
+                    try {
+                        raw.rmdir("/" + RAW_PARENT);
+                        raw.unlink(RAW_PARENT_MARKER);
+                    } catch (NfsException e) {
+                        if (!e.isNotEmpty() && !e.isAlreadyExists() && !e.isNotFound()) {
+                            throw e;
+                        }
+                    }
+                }
             }
         }
     }

@@ -330,9 +330,9 @@ class ChartRenderTest {
             }
         }
         PodSpec node = pod(rendered.node());
-        Container registrar = requireContainer(node, "node-driver-registrar");
-        assertThat(requireFlag(registrar, "--kubelet-registration-path")).endsWith("/plugins/" + name + "/csi.sock");
-        assertThat(hostPathOf(node, registrar, "plugin-dir")).endsWith("/plugins/" + name);
+        Container registers = container(node, "node-driver-registrar").orElseGet(() -> requireContainer(node, "node"));
+        assertThat(requireFlag(registers, "--kubelet-registration-path")).endsWith("/plugins/" + name + "/csi.sock");
+        assertThat(hostPathOf(node, registers, "plugin-dir")).endsWith("/plugins/" + name);
         for (StorageClass storageClass : rendered.storageClasses()) {
             assertThat(storageClass.getProvisioner()).as(storageClass.getMetadata().getName()).isEqualTo(name);
         }
@@ -393,11 +393,13 @@ class ChartRenderTest {
             assertThat(mount.getName()).isEqualTo(driverMount.getName());
             assertThat(mount.getMountPath()).isEqualTo(driverMount.getMountPath());
         }
-        // The liveness probe of the driver container calls the livenessprobe sidecar's port.
-        Container probe = requireContainer(pod, "liveness-probe");
+        // The liveness probe of the driver container calls the port the livenessprobe sidecar or the controller
+        // itself serves /healthz on.
         int port = controller.getPorts().stream().filter(p -> "healthz".equals(p.getName())).findFirst().orElseThrow()
                 .getContainerPort();
-        assertThat(requireFlag(probe, "--http-endpoint")).isEqualTo(":" + port);
+        Optional<Container> probe = container(pod, "liveness-probe");
+        assertThat(probe.isPresent() ? requireFlag(probe.get(), "--http-endpoint")
+                : requireFlag(controller, "--health-address")).isEqualTo(":" + port);
         assertThat(controller.getLivenessProbe().getHttpGet().getPort().getStrVal()).isEqualTo("healthz");
     }
 
@@ -406,8 +408,8 @@ class ChartRenderTest {
     void theNodePodsSocketsAndPathsAgree(Renders.ValueSet set) {
         PodSpec pod = pod(Renders.render(set).node());
         Container plugin = requireContainer(pod, "node");
-        Container registrar = requireContainer(pod, "node-driver-registrar");
-        Container probe = requireContainer(pod, "liveness-probe");
+        Optional<Container> registrar = container(pod, "node-driver-registrar");
+        Optional<Container> probe = container(pod, "liveness-probe");
         String kubeletDir = hostPathOf(pod, plugin, "kubelet-dir");
 
         // kubelet finds the plugin at <kubeletDir>/plugins/<driver>/csi.sock on the host.
@@ -416,22 +418,30 @@ class ChartRenderTest {
         assertThat(pluginMount.getMountPath()).isEqualTo(parent(socket));
         String hostDir = hostPathOf(pod, plugin, pluginMount.getName());
         String hostSocket = hostDir + socket.substring(pluginMount.getMountPath().length());
-        assertThat(requireFlag(registrar, "--kubelet-registration-path")).isEqualTo(hostSocket);
+        assertThat(requireFlag(registrar.orElse(plugin), "--kubelet-registration-path")).isEqualTo(hostSocket);
         assertThat(hostDir).startsWith(kubeletDir + "/plugins/");
-        for (Container sidecar : List.of(registrar, probe)) {
+        for (Container sidecar : Stream.of(registrar, probe).flatMap(Optional::stream).toList()) {
             String address = requireFlag(sidecar, "--csi-address");
             assertThat(address).as(sidecar.getName()).isEqualTo(socket);
             VolumeMount mount = mountHolding(sidecar, address).orElseThrow();
             assertThat(mount.getName()).isEqualTo(pluginMount.getName());
             assertThat(mount.getMountPath()).isEqualTo(pluginMount.getMountPath());
         }
-        // The registrar's registration directory is kubelet's plugins_registry.
-        VolumeMount registration = mountHolding(registrar, "/registration").orElseThrow();
-        assertThat(hostPathOf(pod, registrar, registration.getName())).isEqualTo(kubeletDir + "/plugins_registry");
-        // Health port: the probe sidecar serves what the plugin's liveness probe calls.
+        // The registration directory (the registrar's, or the node plugin's own) is kubelet's plugins_registry.
+        if (registrar.isPresent()) {
+            VolumeMount registration = mountHolding(registrar.get(), "/registration").orElseThrow();
+            assertThat(hostPathOf(pod, registrar.get(), registration.getName())).isEqualTo(kubeletDir + "/plugins_registry");
+        } else {
+            String registrationDir = requireFlag(plugin, "--plugin-registration-dir");
+            VolumeMount below = mountHolding(plugin, registrationDir + "/x-reg.sock").orElseThrow();
+            assertThat(hostPathOf(pod, plugin, below.getName()) + registrationDir.substring(below.getMountPath().length()))
+                    .isEqualTo(kubeletDir + "/plugins_registry");
+        }
+        // Health port: the probe sidecar, or the node plugin itself, serves what the plugin's liveness probe calls.
         int port = plugin.getPorts().stream().filter(p -> "healthz".equals(p.getName())).findFirst().orElseThrow()
                 .getContainerPort();
-        assertThat(requireFlag(probe, "--http-endpoint")).isEqualTo(":" + port);
+        assertThat(probe.isPresent() ? requireFlag(probe.get(), "--http-endpoint")
+                : requireFlag(plugin, "--health-address")).isEqualTo(":" + port);
 
         // The mount helper's socket: the same path in both containers, on one shared emptyDir.
         Optional<Container> helper = container(pod, "mount-helper");
@@ -483,15 +493,19 @@ class ChartRenderTest {
         Map<String, String> images = new java.util.TreeMap<>();
         pod(rendered.controller()).getContainers().forEach(c -> images.put("controller/" + c.getName(), c.getImage()));
         pod(rendered.node()).getContainers().forEach(c -> images.put("node/" + c.getName(), c.getImage()));
+        // The node plugin registers with kubelet and both roles serve /healthz themselves: no registrar, no
+        // livenessprobe containers.
         assertThat(images).containsExactlyInAnyOrderEntriesOf(Map.of(
                 "controller/controller", "gateway-csi:0.1.0",
                 "controller/csi-provisioner", "registry.k8s.io/sig-storage/csi-provisioner:v6.3.0",
                 "controller/csi-resizer", "registry.k8s.io/sig-storage/csi-resizer:v2.2.1",
-                "controller/liveness-probe", "registry.k8s.io/sig-storage/livenessprobe:v2.19.0",
                 "node/node", "gateway-csi:0.1.0",
-                "node/mount-helper", "gateway-csi:0.1.0",
-                "node/node-driver-registrar", "registry.k8s.io/sig-storage/csi-node-driver-registrar:v2.17.0",
-                "node/liveness-probe", "registry.k8s.io/sig-storage/livenessprobe:v2.19.0"));
+                "node/mount-helper", "gateway-csi:0.1.0"));
+        assertThat(requireContainer(pod(rendered.node()), "node").getArgs()).contains(
+                "--plugin-registration-dir=/var/lib/kubelet/plugins_registry",
+                "--kubelet-registration-path=/var/lib/kubelet/plugins/nfs.gateway-csi.io/csi.sock",
+                "--health-address=:29663");
+        assertThat(requireContainer(pod(rendered.controller()), "controller").getArgs()).contains("--health-address=:9808");
         PodSpec node = pod(rendered.node());
         assertThat(node.getPriorityClassName()).isEqualTo("system-node-critical");
         assertThat(rendered.node().getSpec().getUpdateStrategy().getRollingUpdate().getMaxUnavailable().getIntVal())
@@ -560,11 +574,11 @@ class ChartRenderTest {
     void everythingOptionalOff() {
         Rendered rendered = render("minimal.yaml");
         assertThat(pod(rendered.controller()).getContainers().stream().map(Container::getName))
-                .containsExactly("controller", "csi-provisioner", "liveness-probe");
+                .containsExactly("controller", "csi-provisioner");
         assertThat(requireContainer(pod(rendered.controller()), "csi-provisioner").getArgs())
                 .contains("--leader-election=false", "--snapshot-orphan-sweep-interval=0");
         assertThat(pod(rendered.node()).getContainers().stream().map(Container::getName))
-                .containsExactly("node", "node-driver-registrar", "liveness-probe");
+                .containsExactly("node");
         assertThat(pod(rendered.node()).getVolumes().stream().map(Volume::getName))
                 .doesNotContain("staging-dir", "mount-helper-socket");
         assertThat(rendered.all(Role.class)).isEmpty();

@@ -2,6 +2,7 @@ package io.gatewaycsi.cli;
 
 import io.gatewaycsi.common.DriverName;
 import io.gatewaycsi.common.Endpoint;
+import io.gatewaycsi.common.HealthServer;
 import io.gatewaycsi.common.LogSetup;
 import io.gatewaycsi.common.metrics.MetricsServer;
 import java.util.LinkedHashSet;
@@ -35,6 +36,13 @@ final class CommonOptions {
                     + " off when not given (default: $METRICS_ADDRESS).")
     String metricsAddress;
 
+    @Option(names = "--health-address", paramLabel = "HOST:PORT",
+            defaultValue = "${env:HEALTH_ADDRESS}",
+            description = "Serve the liveness endpoint http://HOST:PORT/healthz, answered by calling this"
+                    + " process's own CSI Probe (as the livenessprobe sidecar would); off when not given"
+                    + " (default: $HEALTH_ADDRESS).")
+    String healthAddress;
+
     @Option(names = "--events", paramLabel = "auto|on|off", defaultValue = "auto",
             description = "Send Kubernetes Events (fallbacks, mount failures, repairs) to the API server: auto"
                     + " (default) when running in a cluster (KUBERNETES_SERVICE_HOST set), on, or off; events"
@@ -59,6 +67,9 @@ final class CommonOptions {
             if (metricsAddress != null && !metricsAddress.isBlank()) {
                 MetricsServer.parseAddress(metricsAddress);
             }
+            if (healthAddress != null && !healthAddress.isBlank()) {
+                MetricsServer.parseAddress(healthAddress);
+            }
             Observability.EventsMode.parse(events);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(commandLine, e.getMessage());
@@ -68,6 +79,11 @@ final class CommonOptions {
     /** Starts this process's metrics endpoint and event recorder (after {@link #apply}). */
     Observability observability(String component, String host) throws java.io.IOException {
         return Observability.start(metricsAddress, Observability.EventsMode.parse(events), component, host);
+    }
+
+    /** Starts the {@code /healthz} endpoint probing {@link #endpoint} (after {@link #apply}); null when off. */
+    HealthServer health() throws java.io.IOException {
+        return healthAddress == null || healthAddress.isBlank() ? null : HealthServer.start(healthAddress, endpoint);
     }
 
     /** Parses endpoint flags with {@link Endpoint#parse}. */

@@ -1,6 +1,7 @@
 package io.gatewaycsi.cli;
 
 import io.gatewaycsi.common.DriverVersion;
+import io.gatewaycsi.common.HealthServer;
 import io.gatewaycsi.common.IdentityService;
 import io.gatewaycsi.controller.GatewaySessions;
 import java.util.List;
@@ -32,9 +33,13 @@ final class ControllerCommand implements Callable<Integer> {
         Observability observability = common.observability("gateway-csi-controller", Hosts.podOrHostName());
         GatewaySessions sessions = controller.sessions();
         IdentityService identity = new IdentityService(common.driverName, DriverVersion.get(), true, () -> true);
+        HealthServer health = common.health();
         return Serving.serve(List.of(new Serving.Listener(common.endpoint,
                 List.of(identity, controller.service(sessions, common.allowedMountOptions(), Map.of(),
                         observability.events)))), observability.rpcMetrics, () -> {
+                            if (health != null) {
+                                health.close();
+                            }
                             sessions.close();
                             observability.close();
                         });

@@ -6,6 +6,7 @@ import io.gatewaycsi.controller.GatewaySessions;
 import io.gatewaycsi.nfs.NfsClient;
 import io.gatewaycsi.nfs.NfsSessionOptions;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import picocli.CommandLine.Option;
@@ -31,13 +32,20 @@ final class ControllerOptions {
     int nfsGid;
 
 
+    @Option(names = "--gateways", paramLabel = "HOST[,HOST...]", split = ",",
+            description = "The gateways (servers, as StorageClasses name them) this controller serves. Volume and"
+                    + " snapshot IDs naming any other server name nothing and are never dialed; CreateVolume refuses"
+                    + " other servers. Default: any server but the controller's own host (localhost, loopback,"
+                    + " link-local addresses).")
+    List<String> gateways = List.of();
+
     /** The gateway sessions these flags describe. */
     GatewaySessions sessions() {
         return new GatewaySessions(NfsClient.libnfs(), NfsSessionOptions.defaults()
                 .withTimeout(Duration.ofSeconds(nfsTimeoutSeconds)).withCredentials(nfsUid, nfsGid)
                 // Up to one context per RPC thread, opened as concurrent calls need them: no RPC waits for
                 // another's gateway round trips.
-                .withMaxContexts(RPC_THREADS));
+                .withMaxContexts(RPC_THREADS), Set.copyOf(gateways));
     }
 
     /** The Controller service over {@code sessions}, with {@code defaults} for missing parameters. */

@@ -85,6 +85,15 @@ class DoctorTest {
     }
 
     @Test
+    void theOptionsSayTheVersionTheMountHelperReallySpeaks() {
+        GatewayCsi.run(new String[] {"doctor", "--gateway", gateway.server() + ":" + gateway.share(), "--nfs-version",
+            "4.1", "--timeout", "10", "--mount-helper-endpoint", "unix://" + dir.resolve("helper.sock")},
+                new PrintWriter(out, true), new PrintWriter(err, true));
+        assertThat(out.toString()).contains("[ ok ] mount options     vers=4.1,")
+                .contains("(mount helper: vers=4.0,").contains("ignores vers=4.1");
+    }
+
+    @Test
     void anUnreachableGatewayAndBadOptionsFail() {
         int code = GatewayCsi.run(new String[] {"doctor", "--gateway", "127.0.0.1:/nothing", "--timeout", "2",
             "--mount-helper-endpoint", "unix://" + dir.resolve("helper.sock")},

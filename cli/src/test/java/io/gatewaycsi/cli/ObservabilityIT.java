@@ -15,6 +15,8 @@ import io.gatewaycsi.common.testing.Scrape;
 import io.gatewaycsi.csi.v1.ControllerGrpc;
 import io.gatewaycsi.csi.v1.CreateVolumeRequest;
 import io.gatewaycsi.csi.v1.DeleteVolumeRequest;
+import io.gatewaycsi.csi.v1.NodeGetVolumeStatsRequest;
+import io.gatewaycsi.csi.v1.NodeGetVolumeStatsResponse;
 import io.gatewaycsi.csi.v1.NodeGrpc;
 import io.gatewaycsi.csi.v1.NodePublishVolumeRequest;
 import io.gatewaycsi.csi.v1.NodeStageVolumeRequest;
@@ -92,6 +94,7 @@ class ObservabilityIT {
     private Scrape controllerScrape;
     private Scrape helperScrape;
     private List<Event> events;
+    private NodeGetVolumeStatsResponse statsOfTheReboundTarget;
 
     private static int freePort() throws IOException {
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
@@ -185,6 +188,8 @@ class ObservabilityIT {
         waitUntil(() -> canRead(target, checkpoint.length), Duration.ofSeconds(20), "the repaired mount serves again");
         assertThat(Files.readAllBytes(target.resolve("checkpoint.bin"))).isEqualTo(checkpoint);
         assertThat(Files.exists(target.resolve("no-such-file"))).isFalse(); // an ENOENT from the gateway
+        statsOfTheReboundTarget = onNode(n -> n.nodeGetVolumeStats(NodeGetVolumeStatsRequest.newBuilder()
+                .setVolumeId(volume.getVolumeId()).setVolumePath(target.toString()).build()));
 
         helperScrape = Scrape.of(helperMetrics); // while the volume is still mounted
         onNode(n -> n.nodeUnpublishVolume(NodeUnpublishVolumeRequest.newBuilder().setVolumeId(volume.getVolumeId())
@@ -250,7 +255,9 @@ class ObservabilityIT {
             assertThat(nodeScrape.sum("gatewaycsi_rpc_duration_seconds_count", "service", "csi.v1.Node",
                     "method", method, "code", "OK")).as(method).isEqualTo(1);
         }
-        assertThat(nodeScrape.sum("gatewaycsi_rpc_duration_seconds_count", "code", "OK")).isEqualTo(4);
+        assertThat(nodeScrape.sum("gatewaycsi_rpc_duration_seconds_count", "service", "csi.v1.Node",
+                "method", "NodeGetVolumeStats", "code", "OK")).isEqualTo(1);
+        assertThat(nodeScrape.sum("gatewaycsi_rpc_duration_seconds_count", "code", "OK")).isEqualTo(5);
         assertThat(nodeScrape.sum("gatewaycsi_events_total", "reason", "MountHelperFallback", "result", "sent"))
                 .isEqualTo(2);
         assertThat(nodeScrape.sum("gatewaycsi_build_info")).isEqualTo(1);
@@ -296,16 +303,30 @@ class ObservabilityIT {
         });
         assertThat(eventsAbout("PersistentVolumeClaim", CLAIM, "MountHelperFallback")).singleElement()
                 .satisfies(e -> assertThat(e.getMessage()).contains("[no_kernel_nfs]").contains("No such device"));
-        assertThat(eventsAbout("Pod", POD, "MountRepaired")).singleElement()
-                .satisfies(e -> assertThat(e.getMessage()).contains("ENOTCONN").contains("1 published target bound again"));
-        assertThat(eventsAbout("PersistentVolumeClaim", CLAIM, "MountRepaired")).hasSize(1);
+        // The node re-binds the target, but the pod's running containers keep the dead mount they started with:
+        // the pod is told so (a Warning), not that all is well.
+        assertThat(eventsAbout("Pod", POD, "MountRepaired")).isEmpty();
+        assertThat(eventsAbout("Pod", POD, "PodRestartRequired")).singleElement().satisfies(e -> {
+            assertThat(e.getType()).isEqualTo("Warning");
+            assertThat(e.getMessage()).contains("ENOTCONN").contains("1 published target bound again")
+                    .contains("restart this pod");
+        });
+        assertThat(eventsAbout("PersistentVolumeClaim", CLAIM, "MountRepaired")).singleElement()
+                .satisfies(e -> assertThat(e.getType()).isEqualTo("Normal"));
         assertThat(eventsAbout("PersistentVolumeClaim", CLAIM, "GatewayDirectoryCreated")).singleElement()
                 .satisfies(e -> {
                     assertThat(e.getSource().getComponent()).isEqualTo("gateway-csi-controller");
                     assertThat(e.getMessage()).contains(gateway.server() + ":" + gateway.share() + "/observability-"
                             + pvName);
                 });
-        assertThat(events).noneMatch(e -> e.getType().equals("Warning"));
+        assertThat(events).filteredOn(e -> e.getType().equals("Warning")).extracting(Event::getReason)
+                .containsExactly("PodRestartRequired");
+    }
+
+    @Test
+    void aTargetBoundAgainAfterAHelperRestartIsReportedAbnormalSayingThePodMustBeRestarted() {
+        assertThat(statsOfTheReboundTarget.getVolumeCondition().getAbnormal()).isTrue();
+        assertThat(statsOfTheReboundTarget.getVolumeCondition().getMessage()).contains("restart the pod");
     }
 
     @Test

@@ -68,6 +68,7 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
             ControllerServiceCapability.RPC.Type.VOLUME_CONDITION,
             ControllerServiceCapability.RPC.Type.SINGLE_NODE_MULTI_WRITER);
 
+    private final GatewaySessions sessions;
     private final Provisioner provisioner;
     private final Snapshots snapshots;
     private final Capacity capacity;
@@ -99,6 +100,7 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
     public ControllerService(GatewaySessions sessions, Set<String> allowedMountOptions,
                              Map<String, String> defaultParameters, EventRecorder events) {
         this.events = events;
+        this.sessions = sessions;
         this.snapshots = new Snapshots(sessions);
         this.provisioner = new Provisioner(sessions, allowedMountOptions, snapshots);
         this.capacity = new Capacity(sessions);
@@ -270,6 +272,13 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
         Rpcs.unary(responses, () -> {
             require(!request.getName().isEmpty(), "name must not be empty");
             require(!request.getSourceVolumeId().isEmpty(), "source_volume_id must not be empty");
+            for (String key : request.getParametersMap().keySet()) {
+                // csi-snapshotter's --extra-create-metadata keys are the only ones: VolumeSnapshotClass
+                // parameters have no meaning for gateway-csi.
+                require(key.startsWith("csi.storage.k8s.io/"), "unknown CreateSnapshot parameter `"
+                        + key.replaceAll("\\p{Cntrl}", "?") + "`: gateway-csi takes no VolumeSnapshotClass parameters;"
+                        + " remove it from the VolumeSnapshotClass");
+            }
             try (InFlight.Lock ignored = inFlight.acquire("snapshot-name:" + request.getName(), "CreateSnapshot")) {
                 Provisioner.Located source = existing(request.getSourceVolumeId());
                 return CreateSnapshotResponse.newBuilder().setSnapshot(snapshots.create(request.getName(), source))
@@ -302,6 +311,7 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
     @Override
     public void listSnapshots(ListSnapshotsRequest request, StreamObserver<ListSnapshotsResponse> responses) {
         Rpcs.unary(responses, () -> {
+            require(request.getMaxEntries() >= 0, "max_entries must not be negative, got " + request.getMaxEntries());
             List<Snapshot> matching = matchingSnapshots(request);
             int start = startIndex(request.getStartingToken(), matching.size());
             int end = request.getMaxEntries() > 0 ? Math.min(matching.size(), start + request.getMaxEntries())
@@ -324,7 +334,7 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
                     .toList();
         }
         if (!request.getSourceVolumeId().isEmpty()) {
-            return VolumeId.decode(request.getSourceVolumeId())
+            return VolumeId.decode(request.getSourceVolumeId()).filter(id -> sessions.mayReach(id.server()))
                     .map(id -> snapshots.list(List.of(GatewaySessions.Share.of(id.server(), id.share(), id.nfsVersion())))
                             .stream().filter(s -> s.getSourceVolumeId().equals(request.getSourceVolumeId())).toList())
                     .orElse(List.of());

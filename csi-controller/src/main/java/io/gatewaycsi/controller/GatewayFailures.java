@@ -34,6 +34,16 @@ final class GatewayFailures {
             return CsiException.unavailable(message + "; check that the gateway is up and reachable from the"
                     + " controller", e);
         }
+        if (e.isStateLost()) {
+            return CsiException.unavailable(message + "; the gateway dropped the controller's NFSv4 state (its lease"
+                    + " lapsed, e.g. during a network partition, or the gateway restarted) and re-establishing it"
+                    + " did not succeed yet; the call can be retried", e);
+        }
+        if (e.isOverGatewayLimit()) {
+            return new CsiException(Status.Code.FAILED_PRECONDITION, message + "; the gateway refused a request"
+                    + " naming a path this deep (NFS4ERR_RESOURCE: too many operations in one request): the tree"
+                    + " holds a directory chain deeper than the gateway resolves at once; flatten it", e);
+        }
         if (e.isPermissionDenied()) {
             String credentials = "export the share read-write with no_root_squash for the controller, or set"
                     + " --nfs-uid/--nfs-gid to an owner of the share";

@@ -1,10 +1,12 @@
 package io.gatewaycsi.controller;
 
 import io.gatewaycsi.common.CsiException;
+import io.gatewaycsi.common.volume.VolumeId;
 import io.gatewaycsi.nfs.NfsException;
 import io.gatewaycsi.nfs.NfsFile;
 import io.gatewaycsi.nfs.NfsPaths;
 import io.gatewaycsi.nfs.NfsSession;
+import io.gatewaycsi.nfs.NfsTrees;
 import io.gatewaycsi.nfs.OpenFlags;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
@@ -156,6 +158,41 @@ final class GatewayFiles {
             throw CsiException.failedPrecondition(doing + " refused: the volume's directory " + path + " is "
                     + (attributes.isSymlink() ? "a symbolic link" : "not a directory") + " on the gateway");
         }
+    }
+
+    /**
+     * Removes the tree at {@code path} (never following symbolic links) whatever its depth: a directory deeper
+     * than {@link NfsTrees#MAX_WALK_DEPTH} is first moved up to {@code /.gateway-csi/tmp/removing-<digest of
+     * path>-…} and removed from there, so no request exceeds the gateway's operations per COMPOUND. What an
+     * earlier, interrupted removal of the same path left there is removed first.
+     *
+     * @return false if {@code path} did not exist
+     */
+    static boolean removeTree(NfsSession session, String path) throws NfsException {
+        String name = "removing-" + VolumeId.digestOf(path) + "-";
+        mkdirs(session, GatewayLayout.TMP, GatewayLayout.PRIVATE_DIR_MODE);
+        for (String left : listOrEmpty(session, GatewayLayout.TMP)) {
+            if (left.startsWith(name)) {
+                NfsTrees.removeTree(session, GatewayLayout.TMP + "/" + left, scratch(name));
+            }
+        }
+        return NfsTrees.removeTree(session, path, scratch(name));
+    }
+
+    /**
+     * Copies the tree at {@code from} to {@code to} (see {@link NfsTrees#copyTree(NfsSession, String, String,
+     * String)}) whatever its depth, making deep parts of the copy in {@code /.gateway-csi/tmp/removing-<digest
+     * of to>-…}, where {@link #removeTree} of {@code to} finds them after a failure.
+     *
+     * @return the bytes of file data copied
+     */
+    static long copyTree(NfsSession session, String from, String to) throws NfsException {
+        mkdirs(session, GatewayLayout.TMP, GatewayLayout.PRIVATE_DIR_MODE);
+        return NfsTrees.copyTree(session, from, to, scratch("removing-" + VolumeId.digestOf(to) + "-"));
+    }
+
+    private static String scratch(String name) {
+        return GatewayLayout.TMP + "/" + name + Long.toHexString(System.nanoTime());
     }
 
     /** Removes a file; a missing one is fine. */

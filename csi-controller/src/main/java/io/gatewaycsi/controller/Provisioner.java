@@ -14,7 +14,6 @@ import io.gatewaycsi.csi.v1.VolumeContentSource;
 import io.gatewaycsi.nfs.NfsException;
 import io.gatewaycsi.nfs.NfsPaths;
 import io.gatewaycsi.nfs.NfsSession;
-import io.gatewaycsi.nfs.NfsTrees;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
@@ -41,6 +40,7 @@ final class Provisioner {
     private final GatewaySessions sessions;
     private final Set<String> allowedMountOptions;
     private final Snapshots snapshots;
+    private final VolumeTrees trees = new VolumeTrees();
 
     Provisioner(GatewaySessions sessions, Set<String> allowedMountOptions, Snapshots snapshots) {
         this.sessions = sessions;
@@ -66,6 +66,11 @@ final class Provisioner {
             throw CsiException.invalidArgument("parameter `subDir` resolves to `" + subDir + "`, inside "
                     + GatewayLayout.ROOT + ", where gateway-csi keeps its records; choose another subDir");
         }
+        if (!sessions.mayReach(parameters.server())) {
+            throw CsiException.invalidArgument("parameter `server` names " + parameters.server() + ", which is not a"
+                    + " gateway this controller serves (the controller's own host never is; with --gateways, only"
+                    + " those listed); correct the StorageClass or the controller's --gateways");
+        }
         VolumeId id = VolumeId.of(parameters.value(Parameter.ON_DELETE), parameters.value(Parameter.NFS_VERSION),
                 parameters.server(), parameters.share(), subDir);
         String encodedId = id.encode();
@@ -79,6 +84,13 @@ final class Provisioner {
             String recordPath = GatewayLayout.volumeRecord(id.digest());
             Optional<VolumeRecord> existing = readRecord(session, recordPath);
             if (existing.isPresent() && existing.get().ready()) {
+                if (!existing.get().name().equals(wanted.name())) {
+                    throw CsiException.alreadyExists("volume directory " + where + " already belongs to another"
+                            + " volume, `" + existing.get().name() + "` (a claim of the same name in another"
+                            + " namespace, or an earlier claim whose volume was kept); give each volume its own"
+                            + " subDir, e.g. with ${pvc.metadata.namespace}/${pvc.metadata.name} or"
+                            + " ${pv.metadata.name}");
+                }
                 if (!existing.get().sameRequestAs(wanted)) {
                     throw CsiException.alreadyExists("volume directory " + where + " already belongs to volume `"
                             + existing.get().name() + "` created with a different request (capacity, parameters"
@@ -91,14 +103,19 @@ final class Provisioner {
                     ? Optional.of(contentDirectory(share, request.getVolumeContentSource())) : Optional.empty();
             GatewayFiles.requireNoSymlinkOnTheWay(session, GatewayLayout.volumeDir(subDir), "CreateVolume");
             if (existing.isEmpty() && session.exists(GatewayLayout.volumeDir(subDir))) {
+                if (session.exists(GatewayLayout.parentMarker(subDir))) {
+                    throw CsiException.failedPrecondition("directory " + where + " holds other volumes (gateway-csi"
+                            + " made it as their parent); choose a subDir that no volume lies inside");
+                }
                 throw CsiException.alreadyExists("directory " + where + " exists and is not a gateway-csi"
                         + " volume; choose another subDir, or use it through a static PersistentVolume");
             }
+            VolumeTrees.requireFreeAncestors(session, subDir, id.share());
             // An unfinished record (an interrupted CreateVolume) is ours to resume or to take over.
             GatewayFiles.mkdirs(session, GatewayLayout.VOLUMES, GatewayLayout.PRIVATE_DIR_MODE);
             GatewayFiles.writeAtomically(session, recordPath, wanted.toBytes());
             int mode = parameters.get(Parameter.MOUNT_PERMISSIONS).map(m -> Integer.parseInt(m, 8)).orElse(DEFAULT_MODE);
-            makeDirectory(session, content, subDir, mode);
+            makeDirectory(session, content, subDir, mode, trees);
             GatewayFiles.writeAtomically(session, recordPath, wanted.markReady().toBytes());
             LOG.info(LogLine.event("volume-created").with("name", request.getName()).with("volume_id", encodedId)
                     .with("path", where).with("source", wanted.source().isEmpty() ? null : wanted.source()).toString());
@@ -108,20 +125,25 @@ final class Provisioner {
         }
     }
 
-    private static void makeDirectory(NfsSession session, Optional<String> content, String subDir, int mode)
-            throws NfsException {
+    /**
+     * Makes the volume's directory (empty, or a copy of {@code content} renamed into place) and the parents it
+     * needs ({@link VolumeTrees#makeParents}).
+     */
+    private static void makeDirectory(NfsSession session, Optional<String> content, String subDir, int mode,
+                                      VolumeTrees trees) throws NfsException {
         String dir = GatewayLayout.volumeDir(subDir);
-        String parent = NfsPaths.parent(dir);
-        GatewayFiles.mkdirs(session, parent, DEFAULT_MODE);
-        GatewayFiles.requireNoSymlinkOnTheWay(session, dir, "CreateVolume");
         if (content.isEmpty()) {
-            try {
-                session.mkdir(dir, mode);
-            } catch (NfsException e) {
-                if (!e.isAlreadyExists()) {
-                    throw e;
+            trees.locked(session, () -> {
+                VolumeTrees.makeParents(session, subDir);
+                GatewayFiles.requireNoSymlinkOnTheWay(session, dir, "CreateVolume");
+                try {
+                    session.mkdir(dir, mode);
+                } catch (NfsException e) {
+                    if (!e.isAlreadyExists()) {
+                        throw e;
+                    }
                 }
-            }
+            });
             session.chmod(dir, mode);
             return;
         }
@@ -131,11 +153,24 @@ final class Provisioner {
         String copy = GatewayLayout.temporary("volume", VolumeId.digestOf(subDir));
         GatewayFiles.mkdirs(session, GatewayLayout.TMP, GatewayLayout.PRIVATE_DIR_MODE);
         if (session.exists(copy)) {
-            NfsTrees.removeTree(session, copy);
+            GatewayFiles.removeTree(session, copy);
         }
-        NfsTrees.copyTree(session, content.get(), copy);
-        session.chmod(copy, mode);
-        session.rename(copy, dir);
+        try {
+            GatewayFiles.copyTree(session, content.get(), copy);
+            session.chmod(copy, mode);
+        } catch (NfsException | RuntimeException e) {
+            try {
+                GatewayFiles.removeTree(session, copy); // no partial copy stays behind
+            } catch (NfsException | RuntimeException cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw e;
+        }
+        trees.locked(session, () -> {
+            VolumeTrees.makeParents(session, subDir);
+            GatewayFiles.requireNoSymlinkOnTheWay(session, dir, "CreateVolume");
+            session.rename(copy, dir);
+        });
     }
 
     /** The directory on the same share that holds the requested content. */
@@ -203,16 +238,43 @@ final class Provisioner {
             return Optional.empty();
         }
         VolumeId id = decoded.get();
+        if (!sessions.mayReach(id.server())) {
+            return Optional.empty(); // never dialed: see GatewaySessions.mayReach
+        }
         try {
             NfsSession session = sessions.session(GatewaySessions.Share.of(id.server(), id.share(), id.nfsVersion()));
             Optional<VolumeRecord> record = readRecord(session, GatewayLayout.volumeRecord(id.digest()));
-            if (record.isEmpty() || id.knownSubDir().filter(dir -> !dir.equals(record.get().subDir())).isPresent()) {
+            if (record.isEmpty() || !describes(record.get(), id)) {
                 return Optional.empty();
             }
             return Optional.of(new Located(id, session, record.get().subDir(), record));
         } catch (NfsException e) {
             throw GatewayFailures.of(e, "looking up volume " + volumeId);
         }
+    }
+
+    /**
+     * Whether {@code id} is the ID of the volume {@code record} describes: every field must match what the
+     * volume was created with (an ID altered to say {@code delete} where the volume was made with
+     * {@code retain} names no volume).
+     */
+    private static boolean describes(VolumeRecord record, VolumeId id) {
+        if (id.knownSubDir().filter(dir -> !dir.equals(record.subDir())).isPresent()) {
+            return false;
+        }
+        return id.onDelete().equals(recorded(record, Parameter.ON_DELETE))
+                && id.nfsVersion().equals(recorded(record, Parameter.NFS_VERSION))
+                && id.server().equals(recorded(record, Parameter.SERVER))
+                && id.share().equals(recorded(record, Parameter.SHARE));
+    }
+
+    /**
+     * The value the volume was created with: its context's, else the parameter's default (the context leaves
+     * out a default that a mount option overrode, e.g. nfsVersion beside {@code vers=4.0}; the ID then holds
+     * the default).
+     */
+    private static String recorded(VolumeRecord record, Parameter parameter) {
+        return record.context().getOrDefault(parameter.key(), parameter.defaultValue().orElse(""));
     }
 
     /**
@@ -240,20 +302,31 @@ final class Provisioner {
         Located volume = found.get();
         String dir = volume.dir();
         String where = volume.id().server() + ":" + VolumeId.join(volume.id().share(), volume.subDir());
-        // What the volume was created with decides, not what an ID says: an ID is only a name.
-        String onDelete = volume.record().map(r -> r.context().get(Parameter.ON_DELETE.key()))
-                .orElse(volume.id().onDelete());
+        // What the volume was created with decides (locate() found the ID to say the same).
+        String onDelete = volume.record().map(r -> recorded(r, Parameter.ON_DELETE)).orElse(volume.id().onDelete());
         try {
             GatewayFiles.requireNoSymlinkOnTheWay(volume.session(), dir, "DeleteVolume of " + volumeId);
             if (volume.session().exists(dir)) {
+                if (!onDelete.equals("retain")) {
+                    Optional<VolumeTrees.Nested> inside = VolumeTrees.volumeInside(volume.session(), volume.subDir());
+                    if (inside.isPresent()) {
+                        throw CsiException.failedPrecondition("DeleteVolume of " + volumeId + " (onDelete=" + onDelete
+                                + ") refused: its directory " + where + " holds volume `" + inside.get().record().name()
+                                + "` (subDir " + inside.get().subDir() + "), which " + onDelete + " would take"
+                                + " with it; delete that volume first, or move its data out");
+                    }
+                }
                 switch (onDelete) {
-                    case "delete" -> NfsTrees.removeTree(volume.session(), dir);
+                    case "delete" -> GatewayFiles.removeTree(volume.session(), dir);
                     case "archive" -> volume.session().rename(dir, NfsPaths.join(NfsPaths.parent(dir),
                             "archived-" + NfsPaths.name(dir) + "-" + ZonedDateTime.now(ZoneOffset.UTC).format(ARCHIVE_STAMP)));
                     default -> { } // retain
                 }
             }
             GatewayFiles.unlinkIfExists(volume.session(), GatewayLayout.volumeRecord(volume.id().digest()));
+            if (!volume.session().exists(dir)) {
+                trees.locked(volume.session(), () -> VolumeTrees.removeEmptyParents(volume.session(), volume.subDir()));
+            }
             LOG.info(LogLine.event("volume-deleted").with("volume_id", volumeId).with("path", where)
                     .with("on_delete", onDelete).toString());
         } catch (NfsException e) {
@@ -261,7 +334,7 @@ final class Provisioner {
         }
     }
 
-    private static Optional<VolumeRecord> readRecord(NfsSession session, String path) throws NfsException {
+    static Optional<VolumeRecord> readRecord(NfsSession session, String path) throws NfsException {
         try {
             return GatewayFiles.readSmallIfExists(session, path).map(VolumeRecord::parse);
         } catch (IllegalArgumentException e) {

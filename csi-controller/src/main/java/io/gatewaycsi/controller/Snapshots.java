@@ -7,7 +7,6 @@ import io.gatewaycsi.common.volume.VolumeId;
 import io.gatewaycsi.csi.v1.Snapshot;
 import io.gatewaycsi.nfs.NfsException;
 import io.gatewaycsi.nfs.NfsSession;
-import io.gatewaycsi.nfs.NfsTrees;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -57,14 +56,20 @@ final class Snapshots {
             GatewayFiles.writeAtomically(session, recordPath, started.toBytes());
             String data = GatewayLayout.snapshotData(id.digest());
             if (session.exists(data)) {
-                NfsTrees.removeTree(session, data);
+                GatewayFiles.removeTree(session, data);
             }
             String copy = GatewayLayout.temporary("snapshot", id.digest());
             if (session.exists(copy)) {
-                NfsTrees.removeTree(session, copy);
+                GatewayFiles.removeTree(session, copy);
             }
-            long bytes = NfsTrees.copyTree(session, source.dir(), copy);
-            session.rename(copy, data);
+            long bytes;
+            try {
+                bytes = GatewayFiles.copyTree(session, source.dir(), copy);
+                session.rename(copy, data);
+            } catch (NfsException | RuntimeException e) {
+                discard(session, copy, recordPath, e);
+                throw e;
+            }
             SnapshotRecord ready = new SnapshotRecord(name, sourceId, started.createdAt(), bytes, true);
             GatewayFiles.writeAtomically(session, recordPath, ready.toBytes());
             LOG.info(LogLine.event("snapshot-created").with("name", name).with("snapshot_id", encodedId)
@@ -75,9 +80,22 @@ final class Snapshots {
         }
     }
 
+    /**
+     * After a failed copy: removes the partial copy and the unfinished record, so that nothing of the failed
+     * snapshot stays on the gateway (a retry starts again). A failure to clean up is added to {@code cause}.
+     */
+    private static void discard(NfsSession session, String copy, String recordPath, Exception cause) {
+        try {
+            GatewayFiles.removeTree(session, copy);
+            GatewayFiles.unlinkIfExists(session, recordPath);
+        } catch (NfsException | RuntimeException e) {
+            cause.addSuppressed(e);
+        }
+    }
+
     /** DeleteSnapshot: removes data and record; unknown IDs succeed. */
     void delete(String snapshotId) {
-        Optional<SnapshotId> decoded = SnapshotId.decode(snapshotId);
+        Optional<SnapshotId> decoded = decode(snapshotId);
         if (decoded.isEmpty()) {
             return;
         }
@@ -86,7 +104,7 @@ final class Snapshots {
             NfsSession session = sessions.session(id.gatewayShare());
             String data = GatewayLayout.snapshotData(id.digest());
             if (session.exists(data)) {
-                NfsTrees.removeTree(session, data);
+                GatewayFiles.removeTree(session, data);
             }
             GatewayFiles.unlinkIfExists(session, GatewayLayout.snapshotRecord(id.digest()));
             LOG.info(LogLine.event("snapshot-deleted").with("snapshot_id", snapshotId).toString());
@@ -97,7 +115,7 @@ final class Snapshots {
 
     /** The snapshot {@code snapshotId}, when it exists and is complete. */
     Optional<Snapshot> get(String snapshotId) {
-        return SnapshotId.decode(snapshotId).flatMap(id -> {
+        return decode(snapshotId).flatMap(id -> {
             try {
                 return read(sessions.session(id.gatewayShare()), GatewayLayout.snapshotRecord(id.digest()))
                         .filter(SnapshotRecord::ready).map(record -> snapshot(snapshotId, record));
@@ -109,7 +127,7 @@ final class Snapshots {
 
     /** The data directory of a complete snapshot on {@code share}, for restoring it into a new volume. */
     Optional<String> dataDirectory(String snapshotId, GatewaySessions.Share share) {
-        return SnapshotId.decode(snapshotId)
+        return decode(snapshotId)
                 .filter(id -> id.server().equals(share.server()) && id.share().equals(share.share()))
                 .flatMap(id -> get(snapshotId).map(found -> GatewayLayout.snapshotData(id.digest())));
     }
@@ -141,6 +159,11 @@ final class Snapshots {
         }
         found.sort(Comparator.comparing(Snapshot::getSnapshotId));
         return found;
+    }
+
+    /** The ID decoded, when it names a gateway this controller may reach (never dialed otherwise). */
+    private Optional<SnapshotId> decode(String snapshotId) {
+        return SnapshotId.decode(snapshotId).filter(id -> sessions.mayReach(id.server()));
     }
 
     private static Snapshot snapshot(String id, SnapshotRecord record) {

@@ -56,7 +56,8 @@ import net.jqwik.api.lifecycle.BeforeContainer;
  * field a caller controls — names, volume IDs, snapshot IDs, parameters, capabilities with their mount flags,
  * capacity ranges, content sources, secrets — with generated values (jqwik) and a corpus of hand-written ones.
  * Whatever arrives, the answer is OK or a status the CSI spec names for a bad request (INVALID_ARGUMENT,
- * NOT_FOUND, ALREADY_EXISTS, ABORTED for a bad listing token, OUT_OF_RANGE for capacity), never INTERNAL or
+ * NOT_FOUND, ALREADY_EXISTS, ABORTED for a bad listing token, OUT_OF_RANGE for capacity; FAILED_PRECONDITION for a
+ * CreateVolume whose subDir lies inside or around another volume's tree), never INTERNAL or
  * UNKNOWN; UNAVAILABLE only where the request names a gateway that does not answer (the loopback address, or
  * NFSv3, which the test gateway does not serve). Every call returns within its bound; nothing outside the
  * test's area of the share changes (a victim tree beside it, and the driver's own records); a volume that is
@@ -81,10 +82,17 @@ class ControllerHostileInputTest {
             "%2e%2e", "%00", "|", "||||||", "gw1|delete|4|127.0.0.1|/export|x", "gs1|4|127.0.0.1|/export|x", "~root",
             "\\..\\..", "C:\\Windows", ".gateway-csi", ".gateway-csi/volumes", "/.gateway-csi", "..%2f..%2f",
             "\u202e", "\uFEFF", "é", "日本語", "x".repeat(255), "x".repeat(256), "x".repeat(4097), "a/".repeat(600),
-            "0", "-1", "99999999999999999999", "0777", "07777", "true", "TRUE", "hard", "soft", "delete", "archive");
+            "0", "-1", "99999999999999999999", "0777", "07777", "true", "TRUE", "hard", "soft", "delete", "archive",
+            // nested subDirs: inside the kept baseline volume, two levels, a namespace-shaped template
+            "baseline/inner", "team/pvc", "a/b/c", "${pvc.metadata.namespace}/${pvc.metadata.name}",
+            // values with a port, white space or a trailing newline, taken as given
+            "10.0.0.2:2049", "[fd00::1]:2049", " 600", "600\n", "/export\n",
+            // altered IDs: another onDelete, version or host than the volume was made with
+            "gw1|retain|4|localhost|/export|x", "gw1|delete|4.1|[::1]|/export|x", "gs1|4|localhost|/export|x");
 
     private static TestGateway gateway;
     private static String area;
+    private static String baselineId;
     private static Path victim;
     private static Map<String, String> victimBefore;
     private static InProcessController driver;
@@ -96,7 +104,8 @@ class ControllerHostileInputTest {
     static void start() throws IOException {
         gateway = TestGateway.get();
         area = "hostile-" + UUID.randomUUID().toString().substring(0, 8);
-        Files.createDirectories(gateway.local("/" + area));
+        // The area is made by the driver (as the parent of the volumes' subDirs): a directory made by hand
+        // would be someone else's, and no volume may be made inside it.
         victim = gateway.local("/" + area + "-victim");
         Files.createDirectories(victim.resolve("team/pvc-v"));
         Files.writeString(victim.resolve("team/pvc-v/model.bin"), "must survive");
@@ -105,13 +114,13 @@ class ControllerHostileInputTest {
         logs = new LogCapture();
         driver = new InProcessController(NfsSessionOptions.defaults().withTimeout(Duration.ofSeconds(10)));
         controller = driver.stub;
-        // One volume made and deleted, so the driver's own directories exist (a fresh gateway has none yet)
-        // and every check after a hostile call can require them still there.
-        controller.deleteVolume(DeleteVolumeRequest.newBuilder().setVolumeId(controller.createVolume(
-                CreateVolumeRequest.newBuilder().setName("baseline").addVolumeCapabilities(TestCapabilities.RWX)
-                        .putAllParameters(Map.of("server", gateway.server(), "share", gateway.share(),
-                                "subDir", area + "/${pv.metadata.name}", "nfsVersion", "4")).build())
-                .getVolume().getVolumeId()).build());
+        // One volume made, so the driver's own directories exist (a fresh gateway has none yet) and every check
+        // after a hostile call can require them still there; kept to the end, so the area stays a parent
+        // directory of volumes (a hostile subDir naming the area itself must not become a volume).
+        baselineId = controller.createVolume(CreateVolumeRequest.newBuilder().setName("baseline")
+                .addVolumeCapabilities(TestCapabilities.RWX).putAllParameters(Map.of("server", gateway.server(),
+                        "share", gateway.share(), "subDir", area + "/${pv.metadata.name}", "nfsVersion", "4")).build())
+                .getVolume().getVolumeId();
     }
 
     @AfterContainer
@@ -124,6 +133,7 @@ class ControllerHostileInputTest {
             Reliability.report("hostile.controller calls=" + calls.count() + " log_lines=" + logs.lines().size()
                     + " secrets_in_logs=0");
         } finally {
+            controller.deleteVolume(DeleteVolumeRequest.newBuilder().setVolumeId(baselineId).build());
             logs.close();
             driver.close();
         }
@@ -354,6 +364,74 @@ class ControllerHostileInputTest {
         }
     }
 
+    @Example
+    void alteredIdsNameNoVolumeAndChangeNothing() throws IOException {
+        CreateVolumeResponse kept = controller.createVolume(CreateVolumeRequest.newBuilder().setName("altered-target")
+                .addVolumeCapabilities(TestCapabilities.RWX).putAllParameters(Map.of("server", gateway.server(),
+                        "share", gateway.share(), "subDir", area + "/${pv.metadata.name}", "nfsVersion", "4",
+                        "onDelete", "retain")).build());
+        String id = kept.getVolume().getVolumeId();
+        Path dir = gateway.local("/" + area + "/altered-target");
+        Files.writeString(dir.resolve("ckpt"), "must survive");
+        String[] fields = id.split("\\|", -1);
+        List<String> altered = new java.util.ArrayList<>();
+        for (String[] change : new String[][] {{"1", "delete"}, {"1", "archive"}, {"2", "4.1"}, {"2", "3"},
+                {"3", "localhost"}, {"3", "127.0.0.1"}, {"3", "[::1]"}, {"4", "/"}, {"4", gateway.share() + "/x"},
+                {"5", area}, {"5", area + "/altered-target/inner"}, {"0", "gw1h"}}) {
+            String[] copy = fields.clone();
+            int at = Integer.parseInt(change[0]);
+            copy[at] = change[1];
+            if (change[1].equals("gw1h")) {
+                copy[5] = "0".repeat(32);
+            }
+            altered.add(String.join("|", copy));
+        }
+        for (String other : altered) {
+            Set<Status.Code> allowed = allowedFor(other);
+            assertThat(call("ControllerGetVolume", allowed, () -> controller.controllerGetVolume(
+                    ControllerGetVolumeRequest.newBuilder().setVolumeId(other).build())))
+                    .as("GetVolume %s", other).isIn(Status.Code.NOT_FOUND, Status.Code.UNAVAILABLE);
+            call("DeleteVolume", allowed, () -> controller.deleteVolume(DeleteVolumeRequest.newBuilder()
+                    .setVolumeId(other).build()));
+            call("CreateSnapshot", allowed, () -> controller.createSnapshot(CreateSnapshotRequest.newBuilder()
+                    .setName("altered-snap").setSourceVolumeId(other).build()));
+            assertThat(call("ControllerGetVolume", BAD_REQUEST, () -> controller.controllerGetVolume(
+                    ControllerGetVolumeRequest.newBuilder().setVolumeId(id).build())))
+                    .as("the volume after a call with %s", other).isEqualTo(Status.Code.OK);
+            assertThat(dir.resolve("ckpt")).hasContent("must survive");
+        }
+        call("DeleteVolume", BAD_REQUEST, () -> controller.deleteVolume(DeleteVolumeRequest.newBuilder()
+                .setVolumeId(id).build()));
+        checkNothingOutsideChanged();
+    }
+
+    @Example
+    void aPodsDeepTreeNeverMakesItsVolumeUndeletable() throws IOException {
+        CreateVolumeResponse created = controller.createVolume(CreateVolumeRequest.newBuilder().setName("deep-tree")
+                .addVolumeCapabilities(TestCapabilities.RWX).putAllParameters(Map.of("server", gateway.server(),
+                        "share", gateway.share(), "subDir", area + "/${pv.metadata.name}", "nfsVersion", "4"))
+                .build());
+        Path dir = gateway.local("/" + area + "/deep-tree");
+        Path deepest = dir;
+        for (int level = 0; level < 128; level++) {
+            deepest = deepest.resolve(level % 2 == 0 ? "a" : "b");
+            Files.createDirectory(deepest);
+            Files.createDirectory(deepest.resolve("side"));
+        }
+        Files.writeString(deepest.resolve("bottom"), "x");
+        String[] snapshotId = new String[1];
+        assertThat(call("CreateSnapshot", BAD_REQUEST, () -> snapshotId[0] = controller.createSnapshot(
+                CreateSnapshotRequest.newBuilder().setName("deep-snap-" + area)
+                        .setSourceVolumeId(created.getVolume().getVolumeId()).build()).getSnapshot().getSnapshotId()))
+                .isEqualTo(Status.Code.OK);
+        assertThat(call("DeleteSnapshot", BAD_REQUEST, () -> controller.deleteSnapshot(DeleteSnapshotRequest
+                .newBuilder().setSnapshotId(snapshotId[0]).build()))).isEqualTo(Status.Code.OK);
+        assertThat(call("DeleteVolume", BAD_REQUEST, () -> controller.deleteVolume(DeleteVolumeRequest.newBuilder()
+                .setVolumeId(created.getVolume().getVolumeId()).build()))).isEqualTo(Status.Code.OK);
+        assertThat(dir).doesNotExist();
+        checkNothingOutsideChanged();
+    }
+
     /** CreateVolume with an allowed answer; a volume it made must lie in the area, and is deleted again. */
     private static void createAndDelete(String name, Map<String, String> parameters, VolumeCapability capability) {
         CreateVolumeResponse[] response = new CreateVolumeResponse[1];
@@ -396,6 +474,8 @@ class ControllerHostileInputTest {
     /** The codes allowed for a request naming these parameters: UNAVAILABLE only for a gateway that cannot answer. */
     private static Set<Status.Code> allowedFor(Map<String, String> parameters) {
         Set<Status.Code> allowed = EnumSet.copyOf(BAD_REQUEST);
+        // a subDir inside, or around, another volume's tree (or someone else's directory)
+        allowed.add(Status.Code.FAILED_PRECONDITION);
         String server = parameters.getOrDefault("server", "");
         if (server.equals("127.0.0.1") || "3".equals(parameters.get("nfsVersion"))) {
             allowed.add(Status.Code.UNAVAILABLE);

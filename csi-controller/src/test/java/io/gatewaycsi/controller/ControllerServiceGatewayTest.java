@@ -60,12 +60,7 @@ class ControllerServiceGatewayTest {
     }
 
     private CreateVolumeRequest.Builder request(String name, String... parameters) {
-        Map<String, String> map = new TreeMap<>(Map.of("server", gateway.server(), "share", gateway.share(),
-                "subDir", area + "/${pv.metadata.name}", "nfsVersion", "4"));
-        for (int i = 0; i < parameters.length; i += 2) {
-            map.put(parameters[i], parameters[i + 1]);
-        }
-        return CreateVolumeRequest.newBuilder().setName(name).addVolumeCapabilities(RWX).putAllParameters(map);
+        return VolumeRequests.of(gateway, name, area + "/${pv.metadata.name}", parameters);
     }
 
     private Volume create(String name, String... parameters) {
@@ -127,7 +122,7 @@ class ControllerServiceGatewayTest {
         delete(volume);
         assertThat(dir).doesNotExist();
         assertThat(outside.resolve("victim.txt")).hasContent("must survive");
-        assertThat(local("")).isDirectory();
+        assertThat(local("")).as("the parent made for the volume, now empty, is removed too").doesNotExist();
         delete(volume); // idempotent
     }
 

@@ -67,16 +67,19 @@ public final class KernelBackend implements MountBackend {
     }
 
     /**
-     * The argv for {@code request}: {@code setsid -w <mount> -t <nfs|nfs4> [-o <opt,opt,…>] <source> <staging>}
-     * ({@code -o} only when there are options; see {@link NfsMountRequest#effectiveOptions()}).
+     * The argv for {@code request}: {@code setsid -w <mount> -t <nfs|nfs4> -o <opt,opt,…> <source> <staging>}
+     * with {@link NfsMountRequest#effectiveOptions()} and, unless they set {@code retry}, {@code retry=0}:
+     * mount.nfs otherwise retries a foreground mount for 2 minutes (nfs(5), {@code retry=n}), so a gateway that
+     * refuses the connection would cost the whole deadline and hide its cause; kubelet retries NodeStageVolume.
      */
     public List<String> command(NfsMountRequest request) {
         List<String> argv = new ArrayList<>(List.of(SETSID, "-w", mountCommand, "-t", request.fsType()));
-        List<String> options = request.effectiveOptions();
-        if (!options.isEmpty()) {
-            argv.add("-o");
-            argv.add(String.join(",", options));
+        List<String> options = new ArrayList<>(request.effectiveOptions());
+        if (options.stream().noneMatch(option -> option.startsWith("retry="))) {
+            options.add("retry=0");
         }
+        argv.add("-o");
+        argv.add(String.join(",", options));
         argv.add(request.source());
         argv.add(request.stagingPath().toString());
         return argv;
@@ -128,7 +131,8 @@ public final class KernelBackend implements MountBackend {
             return;
         }
         String output = (stderr.text() + "\n" + stdout.text()).strip();
-        throw new KernelMountException(MountFailure.classify(exit, output), argv, exit, output, false, null);
+        throw new KernelMountException(MountFailure.classify(exit, output, MountPrivilege.permitted()), argv, exit,
+                output, false, null);
     }
 
     /** Unmounts the staging mount with {@link Teardown#unmount}; the directory stays (CSI: the CO owns it). */

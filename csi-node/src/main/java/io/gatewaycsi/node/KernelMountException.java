@@ -70,8 +70,8 @@ public final class KernelMountException extends IOException {
     }
 
     /**
-     * The failure as the CSI status NodeStageVolume returns: FAILED_PRECONDITION, UNAVAILABLE, NOT_FOUND,
-     * INVALID_ARGUMENT or INTERNAL (see {@link MountFailure}), with this exception's message (what failed, the
+     * The failure as the CSI status NodeStageVolume returns: FAILED_PRECONDITION, UNAVAILABLE, PERMISSION_DENIED,
+     * NOT_FOUND, INVALID_ARGUMENT or INTERNAL (see {@link MountFailure}), with this exception's message (what failed, the
      * command's output, the fix).
      */
     public CsiException toCsiException() {
@@ -93,7 +93,7 @@ public final class KernelMountException extends IOException {
         if (!shown.isEmpty()) {
             text.append(": ").append(shown.replace('\n', ' '));
         }
-        return text.append(". Fix: ").append(failure.fix()).toString();
+        return text.append(". Fix: ").append(failure.fixFor(command, output)).toString();
     }
 
     private static String trim(String output) {

@@ -85,6 +85,14 @@ final class Libc {
     static final int MOVE_MOUNT_F_EMPTY_PATH = 0x4;
     static final int MOVE_MOUNT_BENEATH = 0x200;
     static final long MOUNT_ATTR_RDONLY = 0x1;
+    static final long MOUNT_ATTR_NOSUID = 0x2;
+    static final long MOUNT_ATTR_NODEV = 0x4;
+    static final long MOUNT_ATTR_NOEXEC = 0x8;
+    /** The atime field (MOUNT_ATTR__ATIME): relatime (0), noatime or strictatime. */
+    static final long MOUNT_ATTR_ATIME = 0x70;
+    static final long MOUNT_ATTR_NOATIME = 0x10;
+    static final long MOUNT_ATTR_STRICTATIME = 0x20;
+    static final long MOUNT_ATTR_NODIRATIME = 0x80;
 
     private static final MethodHandle OPEN_TREE = downcallIfPresent("open_tree",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
@@ -121,12 +129,16 @@ final class Libc {
     }
 
     /**
-     * Mounts a copy of the mount at {@code source} beneath the topmost mount at {@code target} (open_tree(2)
-     * with OPEN_TREE_CLONE, then move_mount(2) with MOVE_MOUNT_BENEATH), read-only if asked (mount_setattr(2));
-     * unmounting the top one afterwards then shows the new one with no moment in between. Returns 0 or the
-     * errno ({@code ENOSYS} when the C library lacks the calls; {@code EINVAL} from kernels before 6.5).
+     * Mounts a copy of the mount at {@code source} at {@code target} (open_tree(2) with OPEN_TREE_CLONE, then
+     * move_mount(2)), with the mount attributes {@code attrSet} ({@code MOUNT_ATTR_*}, mount_setattr(2)) set on
+     * the copy <em>before</em> it is attached: every copy that mount propagation then makes (a Bidirectional
+     * mount's peers on the host, in other containers) has them too — a bind followed by a read-only remount
+     * makes only the local copy read-only. {@code beneath} mounts it beneath the topmost mount at
+     * {@code target} (MOVE_MOUNT_BENEATH, Linux 6.5+): unmounting the top one afterwards then shows the new
+     * one with no moment in between. Returns 0 or the errno ({@code ENOSYS} when the C library lacks the
+     * calls; {@code EINVAL} from kernels before 6.5 for {@code beneath}).
      */
-    static int bindBeneath(String source, String target, boolean readOnly) {
+    static int cloneMount(String source, String target, long attrSet, boolean beneath) {
         if (OPEN_TREE == null || MOVE_MOUNT == null || MOUNT_SETATTR == null) {
             return 38; // ENOSYS
         }
@@ -138,16 +150,18 @@ final class Libc {
                 return errno(state);
             }
             try {
-                if (readOnly) {
+                if (attrSet != 0) {
                     MemorySegment attr = arena.allocate(32, 8); // struct mount_attr: set, clr, propagation, userns
-                    attr.set(JAVA_LONG, 0, MOUNT_ATTR_RDONLY);
+                    attr.set(JAVA_LONG, 0, attrSet);
+                    // An atime mode replaces the inherited one: clear the whole atime field first.
+                    attr.set(JAVA_LONG, 8, (attrSet & MOUNT_ATTR_ATIME) != 0 ? MOUNT_ATTR_ATIME : 0L);
                     int rc = (int) MOUNT_SETATTR.invokeExact(state, fd, cString(arena, ""), AT_EMPTY_PATH, attr, 32L);
                     if (rc != 0) {
                         return errno(state);
                     }
                 }
                 int rc = (int) MOVE_MOUNT.invokeExact(state, fd, cString(arena, ""), AT_FDCWD, cString(arena, target),
-                        MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_BENEATH);
+                        MOVE_MOUNT_F_EMPTY_PATH | (beneath ? MOVE_MOUNT_BENEATH : 0));
                 return rc == 0 ? 0 : errno(state);
             } finally {
                 int ignored = (int) CLOSE.invokeExact(state, fd);

@@ -22,13 +22,33 @@ public enum MountFailure {
                     + " instead; to use the kernel, the node needs the nfs/nfsv4 kernel modules and nfs-common"
                     + " (mount.nfs) in the node plugin, which must run privileged"),
     /**
-     * The gateway did not answer or turned the node away: connection refused, no route, timed out (also when
-     * the command ran past its deadline), name not resolved, access denied by server. UNAVAILABLE.
+     * The gateway did not answer: connection refused, no route, timed out (also when the command ran past its
+     * deadline), name not resolved. UNAVAILABLE.
      */
     GATEWAY_UNREACHABLE(Status.Code.UNAVAILABLE,
             "the NFS gateway could not be reached",
-            "check that the StorageClass `server` resolves and is reachable from this node on TCP port 2049,"
-                    + " and that the gateway exports the share to this node's address"),
+            "check that the StorageClass `server` resolves and is reachable from this node on TCP port 2049"
+                    + " (and, for nfsVersion 3, the gateway's rpcbind on port 111)"),
+    /**
+     * The gateway answered and refused this node: {@code access denied by server} (on NFSv3 also the answer for
+     * a directory that does not exist), {@code Permission denied} given by the server, or {@code Operation not
+     * permitted} while this node is permitted to mount (the node plugin has CAP_SYS_ADMIN in the initial user
+     * namespace: the EPERM came from the gateway, e.g. a security flavour it does not allow). PERMISSION_DENIED.
+     */
+    REFUSED_BY_GATEWAY(Status.Code.PERMISSION_DENIED,
+            "the NFS gateway refused the mount",
+            "check the gateway's export rules for this node's address (allowed clients, root squash) and the"
+                    + " security flavours it allows (mount option `sec=`); on NFSv3 the gateway also answers"
+                    + " \"access denied\" when the volume's directory does not exist: check the share and subDir"),
+    /**
+     * mount.nfs could not use the protocol ({@code Protocol not supported}, EPROTONOSUPPORT): for NFSv3 on a
+     * node without {@code /etc/protocols} and {@code /etc/services} (Debian's netbase) every mount fails so.
+     * FAILED_PRECONDITION.
+     */
+    PROTOCOL_NOT_SUPPORTED(Status.Code.FAILED_PRECONDITION,
+            "mount.nfs could not use the transport protocol",
+            "NFSv3 mounts need /etc/protocols and /etc/services where the node plugin runs (Debian: the netbase"
+                    + " package); if they are there, check that the gateway serves this nfsVersion over `proto`"),
     /** The gateway has no such export or directory ({@code No such file or directory}). NOT_FOUND. */
     EXPORT_NOT_FOUND(Status.Code.NOT_FOUND,
             "the gateway has no such export or directory",
@@ -50,6 +70,9 @@ public enum MountFailure {
 
     /** First match wins; phrases are matched in lower case. Order matters: "bad option … helper" is not BAD_OPTIONS. */
     private static final List<Rule> RULES = List.of(
+            new Rule(REFUSED_BY_GATEWAY, List.of(
+                    "access denied by server",                // "access denied by server while mounting …"
+                    "reason given by server: permission denied")),
             new Rule(NOT_AVAILABLE_ON_NODE, List.of(
                     "failed to execute",                      // setsid(1): the mount command is missing
                     "helper program",                         // mount(8): "… you might need a /sbin/mount.<type> helper program"
@@ -72,8 +95,6 @@ public enum MountFailure {
                     "network is unreachable",
                     "host is down",
                     "connection reset",
-                    "access denied by server",                // "access denied by server while mounting …"
-                    "permission denied",                      // "reason given by server: Permission denied"
                     "failed to resolve server",
                     "name or service not known",
                     "temporary failure in name resolution",
@@ -84,7 +105,8 @@ public enum MountFailure {
                     "invalid argument",
                     "bad option",
                     "unrecognized mount option",
-                    "requested nfs version or transport protocol is not supported",
+                    "requested nfs version or transport protocol is not supported")),
+            new Rule(PROTOCOL_NOT_SUPPORTED, List.of(
                     "protocol not supported")));
 
     private final Status.Code code;
@@ -118,7 +140,19 @@ public enum MountFailure {
      * command. With no telling text the exit code decides: 126/127 is NOT_AVAILABLE_ON_NODE, anything else OTHER.
      */
     public static MountFailure classify(int exitCode, String output) {
+        return classify(exitCode, output, false);
+    }
+
+    /**
+     * As {@link #classify(int, String)}, knowing whether this node is permitted to mount
+     * ({@link MountPrivilege#permitted()}): when it is, {@code Operation not permitted} is the gateway's EPERM
+     * ({@link #REFUSED_BY_GATEWAY}), not a node that may not mount ({@link #NOT_AVAILABLE_ON_NODE}).
+     */
+    public static MountFailure classify(int exitCode, String output, boolean nodeMayMount) {
         String text = output == null ? "" : output.toLowerCase(Locale.ROOT);
+        if (nodeMayMount && text.contains("operation not permitted")) {
+            return REFUSED_BY_GATEWAY;
+        }
         for (Rule rule : RULES) {
             for (String phrase : rule.phrases()) {
                 if (text.contains(phrase)) {
@@ -127,5 +161,23 @@ public enum MountFailure {
             }
         }
         return exitCode == 126 || exitCode == 127 ? NOT_AVAILABLE_ON_NODE : OTHER;
+    }
+
+    /**
+     * A fix more precise than {@link #fix()} for this command and output, or {@link #fix()}: {@code xprtsec}
+     * refused (RPC-with-TLS needs Linux 6.5), {@code rpc.statd} missing (NFSv3 locking: start it or use
+     * {@code nolock}).
+     */
+    public String fixFor(List<String> command, String output) {
+        String text = output == null ? "" : output.toLowerCase(Locale.ROOT);
+        if (text.contains("rpc.statd")) {
+            return "NFSv3 locking needs rpc.statd running beside the node plugin: start it (nfs-common's"
+                    + " rpc.statd), or add the mount option `nolock` to keep locks local to this node";
+        }
+        if (this == BAD_OPTIONS && String.join(" ", command).contains("xprtsec=")) {
+            return "encryptInTransit (mount option xprtsec=tls) needs Linux 6.5 or later with tlshd running on the"
+                    + " node; this kernel refused it (`uname -r` on the node); " + fix;
+        }
+        return fix;
     }
 }

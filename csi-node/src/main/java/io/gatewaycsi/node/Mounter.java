@@ -102,6 +102,53 @@ public final class Mounter {
     }
 
     /**
+     * Publishes {@code source} at {@code target}: a bind mount carrying the per-mount flags {@code flags} from
+     * the moment it exists (open_tree(2), mount_setattr(2), move_mount(2): {@link Libc#cloneMount}), so that
+     * every copy mount propagation makes of it — the host's copy of a Bidirectional mount, the one a container
+     * runtime binds into a pod — has them too. Where the C library lacks the new mount API, {@link #bind} and a
+     * read-only remount ({@link #bindReadOnly}) as before; other flags then stay unapplied.
+     *
+     * @param flags per-mount flags of mount(8): {@code ro}, {@code nosuid}, {@code nodev}, {@code noexec},
+     *              {@code noatime}, {@code strictatime}, {@code nodiratime}; others are refused
+     * @throws IllegalArgumentException for a flag not in that list
+     * @throws MountException as {@link #bind}
+     */
+    public void publish(Path source, Path target, java.util.Collection<String> flags) throws IOException {
+        long attrs = 0;
+        for (String flag : flags) {
+            attrs |= attributeOf(flag);
+        }
+        String from = absolute(source);
+        String to = absolute(target);
+        long set = attrs;
+        int errno = BlockingCalls.call("open_tree+move_mount", target, deadline,
+                () -> Libc.cloneMount(from, to, set, false));
+        if (errno == Errno.ENOSYS.value()) {
+            bind(source, target, (attrs & Libc.MOUNT_ATTR_RDONLY) != 0);
+            return;
+        }
+        check("open_tree+mount_setattr+move_mount", target, errno);
+    }
+
+    /** The per-mount flags {@link #publish} applies. */
+    public static final java.util.Set<String> PER_MOUNT_FLAGS = java.util.Set.of("ro", "nosuid", "nodev", "noexec",
+            "noatime", "strictatime", "nodiratime");
+
+    private static long attributeOf(String flag) {
+        return switch (flag) {
+            case "ro" -> Libc.MOUNT_ATTR_RDONLY;
+            case "nosuid" -> Libc.MOUNT_ATTR_NOSUID;
+            case "nodev" -> Libc.MOUNT_ATTR_NODEV;
+            case "noexec" -> Libc.MOUNT_ATTR_NOEXEC;
+            case "noatime" -> Libc.MOUNT_ATTR_NOATIME;
+            case "strictatime" -> Libc.MOUNT_ATTR_STRICTATIME;
+            case "nodiratime" -> Libc.MOUNT_ATTR_NODIRATIME;
+            default -> throw new IllegalArgumentException("`" + flag + "` is not a per-mount flag a bind mount can"
+                    + " carry; use one of " + PER_MOUNT_FLAGS);
+        };
+    }
+
+    /**
      * Replaces the (dead) topmost mount at {@code target} by a bind mount of {@code source} with no moment in
      * between at which {@code target} shows the directory underneath: the bind is mounted beneath the old
      * mount (MOVE_MOUNT_BENEATH, Linux 6.5+), then the old one is detached. Where the kernel or the C library
@@ -115,7 +162,7 @@ public final class Mounter {
         String from = absolute(source);
         String to = absolute(target);
         int errno = BlockingCalls.call("move_mount(MOVE_MOUNT_BENEATH)", target, deadline,
-                () -> Libc.bindBeneath(from, to, readOnly));
+                () -> Libc.cloneMount(from, to, readOnly ? Libc.MOUNT_ATTR_RDONLY : 0, true));
         if (errno == Errno.ENOSYS.value() || errno == Errno.EINVAL.value()) {
             bind(source, target, readOnly);
             return false;

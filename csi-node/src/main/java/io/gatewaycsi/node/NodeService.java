@@ -50,6 +50,15 @@ import java.util.logging.Logger;
  * repaired on the next NodeStageVolume or NodePublishVolume, bind mounts of published targets included.
  * Operations on one volume (stage/unstage) or one target path in flight at once get ABORTED.
  *
+ * <p>Scope (each RPC acts only on what belongs to its volume): NodePublishVolume refuses a target equal to,
+ * inside or containing a staging path (INVALID_ARGUMENT) and invalid {@code mount_flags} (INVALID_ARGUMENT), and
+ * remounts a staging mount recorded for the volume that is gone instead of answering FAILED_PRECONDITION;
+ * NodeUnstageVolume refuses a staging path recorded for another volume and a staging mount with targets still
+ * published (FAILED_PRECONDITION, naming them); NodeUnpublishVolume refuses a mount that is not a bind of the
+ * volume (FAILED_PRECONDITION). NodeGetVolumeStats answers OK with {@code volume_condition.abnormal} when the
+ * gateway does not answer (one statvfs per path outstanding at most) and for a target re-bound by a repair,
+ * whose pod's running containers still hold the dead mount.
+ *
  * <p>Observability: {@link NodeMetrics} counts stagings by backend, fallbacks by reason, mount failures,
  * repairs and unmounts by teardown step; {@link NodeEvents} reports fallbacks, mount failures, repairs and
  * forced unmounts as Kubernetes Events on the pod (NodePublishVolume's {@code csi.storage.k8s.io/pod.*}) and
@@ -75,6 +84,7 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
     private final NodeMetrics metrics;
     private final NodeEvents events;
     private final NodePaths paths;
+    private final StatvfsPerPath statvfs;
 
     /**
      * A node service without metrics or events (see the full constructor).
@@ -102,9 +112,10 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
         this.mounter = mounter;
         this.teardown = new Teardown(mounter);
         this.state = state;
-        this.repair = new StagingRepair(stager, mounter, teardown, metrics, this.events);
-        this.repairer = new Repairer(state, repair, inFlight, sidecar, Duration.ofSeconds(2));
         this.paths = new NodePaths(config.allowedDirs(), mounter.deadline());
+        this.repair = new StagingRepair(stager, mounter, teardown, metrics, this.events, paths);
+        this.repairer = new Repairer(state, repair, inFlight, sidecar, Duration.ofSeconds(2));
+        this.statvfs = new StatvfsPerPath(mounter);
         metrics.countStagingMountsWith(this::stagingMountsByBackend);
     }
 
@@ -213,11 +224,12 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
             Optional<StagingState.Staged> recorded = state.get(staging);
             ObjectRef claim = spec.claim() != null ? spec.claim() : recorded.map(StagingState.Staged::claim).orElse(null);
             String cause = repair.brokenCause(staging);
+            FallbackReason fallback = recorded.map(StagingState.Staged::fallback).orElse(null);
             if (cause != null) {
-                repair.repair(mount, backend, existing, StagingRepair.targetsOf(MountTable.read(), mount, existing),
-                        claim, cause);
+                fallback = repair.repair(new StagingState.Staged(mount, backend, claim, fallback), existing,
+                        StagingRepair.targetsOf(MountTable.read(), mount, existing), cause).fallback();
             }
-            state.save(mount, backend, claim, recorded.map(StagingState.Staged::fallback).orElse(null));
+            state.save(mount, backend, claim, fallback);
             return;
         }
         paths.requireNoSymlinks(staging, "staging_target_path", true);
@@ -225,15 +237,28 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
         Stager.Outcome outcome = stager.stage(mount, backend);
         metrics.staged(outcome.backend());
         state.save(mount, backend, spec.claim(), outcome.fallback());
+        String effective = String.join(",", outcome.options());
+        String asked = String.join(",", mount.effectiveOptions());
         if (outcome.fallback() != null) {
             metrics.fellBack(outcome.fallback());
             events.normal(spec.claim(), NodeEvents.FALLBACK,
-                    NodeEvents.fallbackMessage(mount.volumeId(), outcome.fallback(), outcome.detail()));
+                    NodeEvents.fallbackMessage(mount.volumeId(), outcome.fallback(), outcome.detail())
+                            + "; mounted with " + effective + (effective.equals(asked) ? "" : " (asked: " + asked + ")"));
+        } else if (!effective.equals(asked)) {
+            events.normal(spec.claim(), NodeEvents.OPTIONS_CHANGED, "volume " + mount.volumeId() + " is mounted by"
+                    + " the " + (outcome.backend().equals("sidecar") ? "mount helper" : "kernel") + " with " + effective
+                    + " (asked: " + asked + ")");
         }
         LOG.info(LogLine.event("staged").with("volume_id", mount.volumeId()).with("source", mount.source())
                 .with("staging_path", staging).with("backend", outcome.backend())
                 .with("fallback", outcome.fallback() == null ? null : outcome.fallback().label())
-                .with("options", String.join(",", mount.effectiveOptions())).toString());
+                .with("options", effective).with("asked_options", effective.equals(asked) ? null : asked)
+                .with("not_applied", outcome.notApplied().isEmpty() ? null : String.join("; ", outcome.notApplied()))
+                .toString());
+        if (!outcome.notApplied().isEmpty()) {
+            events.warning(spec.claim(), NodeEvents.OPTIONS_NOT_APPLIED,
+                    NodeEvents.notAppliedMessage(mount.volumeId(), outcome.notApplied()));
+        }
     }
 
     @Override
@@ -244,8 +269,18 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
             require(!request.getStagingTargetPath().isEmpty(), "staging_target_path must not be empty");
             Path staging = paths.checked(request.getStagingTargetPath(), "staging_target_path");
             try (InFlight.Lock ignored = inFlight.acquire("volume:" + request.getVolumeId(), "NodeUnstageVolume")) {
-                Optional<MountEntry> mounted = MountTable.read().topmost(staging);
+                MountTable table = MountTable.read();
+                Optional<MountEntry> mounted = table.topmost(staging);
                 if (mounted.isPresent()) {
+                    requireStagingOf(request.getVolumeId(), staging);
+                    List<MountEntry> published = StagingRepair.publishedFrom(table, mounted.get());
+                    if (!published.isEmpty()) {
+                        // Unmounting now would kill the pods' volume (a helper's FUSE mount ends with its staging
+                        // mount): kubelet unpublishes every target first, so this is a caller's mistake.
+                        throw CsiException.failedPrecondition("volume `" + request.getVolumeId() + "` is still"
+                                + " published at " + published.stream().map(m -> m.mountPoint().toString()).toList()
+                                + "; NodeUnpublishVolume each target first (the staging mount keeps serving them)");
+                    }
                     String backend = Stager.backendOf(mounted.get().fsType());
                     Teardown.Result result = stager.unstage(staging, mounted.get().fsType());
                     metrics.unstaged(backend, result.step());
@@ -276,10 +311,19 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
             Capabilities.require(request.getVolumeCapability());
             Path staging = paths.checked(request.getStagingTargetPath(), "staging_target_path");
             Path target = paths.checked(request.getTargetPath(), "target_path");
-            boolean readOnly = request.getReadonly() || Capabilities.isReadOnly(request.getVolumeCapability());
+            requireOutsideStaging(target, staging);
+            List<String> flags;
+            try {
+                flags = MountOptions.validatedFlags(request.getVolumeCapability().getMount().getMountFlagsList(),
+                        config.allowedMountOptions());
+            } catch (IllegalArgumentException e) {
+                throw CsiException.invalidArgument("volume_capability.mount.mount_flags: " + e.getMessage());
+            }
+            boolean readOnly = request.getReadonly() || Capabilities.isReadOnly(request.getVolumeCapability())
+                    || flags.contains("ro");
             Optional<ObjectRef> pod = ObjectRef.podOf(request.getVolumeContextMap());
             try (InFlight.Lock ignored = inFlight.acquire("target:" + target, "NodePublishVolume")) {
-                publish(request, staging, target, readOnly, pod);
+                publish(request, staging, target, readOnly, flags, pod);
             } catch (IOException | RuntimeException e) {
                 if (eventWorthy(e)) {
                     events.warning(pod.orElse(null), NodeEvents.MOUNT_FAILED, "NodePublishVolume of volume "
@@ -292,7 +336,7 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
     }
 
     private void publish(NodePublishVolumeRequest request, Path staging, Path target, boolean readOnly,
-                         Optional<ObjectRef> pod) throws IOException {
+                         List<String> flags, Optional<ObjectRef> pod) throws IOException {
         boolean singleWriter = request.getVolumeCapability().getAccessMode().getMode()
                 == VolumeCapability.AccessMode.Mode.SINGLE_NODE_SINGLE_WRITER;
         // The common case is told from statx alone, without reading the mount table (hundreds of lines on a
@@ -307,7 +351,15 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
         Optional<MountEntry> staged = Optional.empty();
         if (!fresh) {
             MountTable table = MountTable.read();
-            MountEntry entry = table.topmost(staging).orElseThrow(() -> notStaged(request, staging));
+            Optional<MountEntry> top = table.topmost(staging);
+            if (top.isEmpty()) {
+                // Recorded but gone (its mount helper died and took it along): mount it again, never answer
+                // "not staged" to a kubelet that will not stage it again.
+                restageMissing(request, staging);
+                table = MountTable.read();
+                top = table.topmost(staging);
+            }
+            MountEntry entry = top.orElseThrow(() -> notStaged(request, staging));
             staged = Optional.of(entry);
             Optional<MountEntry> existing = table.topmost(target);
             if (existing.isPresent()) {
@@ -338,21 +390,25 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
                     request.getVolumeCapability(), staging);
             ObjectRef claim = spec.claim() != null ? spec.claim()
                     : recorded.map(StagingState.Staged::claim).orElse(null);
+            FallbackReason fallback = recorded.map(StagingState.Staged::fallback).orElse(null);
             MountTable table = MountTable.read();
             MountEntry entry = staged.isPresent() ? staged.get()
                     : table.topmost(staging).orElseThrow(() -> notStaged(request, staging));
             try (InFlight.Lock ignored = inFlight.acquire("volume:" + request.getVolumeId(), "repair")) {
-                repair.repair(spec.mount(), spec.backend(), Optional.of(entry),
-                        StagingRepair.targetsOf(table, spec.mount(), Optional.of(entry)), claim, cause);
+                Stager.Outcome outcome = repair.repair(new StagingState.Staged(spec.mount(), spec.backend(), claim,
+                        fallback), Optional.of(entry), StagingRepair.targetsOf(table, spec.mount(), Optional.of(entry)),
+                        cause);
+                state.save(spec.mount(), spec.backend(), claim, outcome.fallback());
             }
             staged = MountTable.read().topmost(staging).or(() -> Optional.of(entry));
+            recorded = state.get(staging);
         }
         // One hand-off for the three: they are on the node's own directories and the staging mount's root.
         try {
             BlockingCalls.call("bind", target, mounter.deadline(), () -> {
                 paths.requireNoSymlinks(target, "target_path", true);
                 createDirectory(target, "target_path");
-                mounter.bind(staging, target, readOnly);
+                mounter.publish(staging, target, perMountFlags(flags, readOnly));
                 return null;
             });
         } catch (MountException e) {
@@ -370,6 +426,105 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
         if (fallback.isPresent() && staged.map(e -> e.fsType().equals(SidecarBackend.FS_TYPE)).orElse(true)) {
             events.normal(pod.orElse(null), NodeEvents.FALLBACK,
                     NodeEvents.fallbackMessage(request.getVolumeId(), fallback.get(), null));
+        }
+    }
+
+    /**
+     * The per-mount flags of a published target: {@code ro} when it is read-only, and the mount flags that
+     * apply to a bind mount ({@link Mounter#PER_MOUNT_FLAGS}: {@code nosuid}, {@code noexec}…); the NFS ones
+     * belong to the staging mount.
+     */
+    private static List<String> perMountFlags(List<String> flags, boolean readOnly) {
+        List<String> perMount = new java.util.ArrayList<>(flags.stream()
+                .filter(f -> Mounter.PER_MOUNT_FLAGS.contains(f) && !f.equals("ro")).toList());
+        if (readOnly) {
+            perMount.add("ro");
+        }
+        return perMount;
+    }
+
+    /**
+     * Mounts the recorded staging mount at {@code staging} again (it is gone) with its targets, under the
+     * volume's lock; a staging path with no record of this volume is not staged (FAILED_PRECONDITION).
+     */
+    private void restageMissing(NodePublishVolumeRequest request, Path staging) throws IOException {
+        try (InFlight.Lock ignored = inFlight.acquire("volume:" + request.getVolumeId(), "repair")) {
+            StagingState.Staged recorded = state.get(staging)
+                    .filter(r -> r.mount().volumeId().equals(request.getVolumeId()))
+                    .orElseThrow(() -> notStaged(request, staging));
+            MountTable table = MountTable.read();
+            if (table.topmost(staging).isPresent()) {
+                return; // repaired meanwhile
+            }
+            Stager.Outcome outcome = repair.repair(recorded, Optional.empty(),
+                    StagingRepair.targetsOf(table, recorded.mount(), Optional.empty()), StagingRepair.MISSING);
+            state.save(recorded.mount(), recorded.mountBackend(), recorded.claim(), outcome.fallback());
+        }
+    }
+
+    /**
+     * Refuses a target that is the staging path, lies inside it or contains it, or lies inside another recorded
+     * staging path: publishing there would stack the bind on a staging mount, and unpublishing it would tear
+     * the staging mount down.
+     */
+    private void requireOutsideStaging(Path target, Path staging) throws IOException {
+        if (target.startsWith(staging) || staging.startsWith(target)) {
+            throw CsiException.invalidArgument("target_path " + target + " is, contains or lies inside"
+                    + " staging_target_path " + staging + "; kubelet gives each pod a target of its own");
+        }
+        for (StagingState.Staged other : state.all()) {
+            Path otherStaging = other.mount().stagingPath();
+            if (target.startsWith(otherStaging) || otherStaging.startsWith(target)) {
+                throw CsiException.invalidArgument("target_path " + target + " is, contains or lies inside the"
+                        + " staging path " + otherStaging + " of volume `" + other.mount().volumeId() + "`");
+            }
+        }
+    }
+
+    /**
+     * Refuses to unstage the mount at {@code staging} for {@code volumeId} when the node's record of that
+     * staging path names another volume. (Without a record — the node's state directory was lost — kubelet's
+     * word is all there is.)
+     */
+    private void requireStagingOf(String volumeId, Path staging) {
+        Optional<StagingState.Staged> recorded = state.get(staging);
+        if (recorded.isPresent() && !recorded.get().mount().volumeId().equals(volumeId)) {
+            throw CsiException.failedPrecondition("staging path " + staging + " holds the staging mount of volume `"
+                    + recorded.get().mount().volumeId() + "`, not of volume `" + volumeId + "`; not unmounting it");
+        }
+    }
+
+    /** Whether {@code mount} is of a kind this driver makes: kernel NFS, or the mount helper's FUSE. */
+    private static boolean ours(MountEntry mount) {
+        return mount.isNfs() || mount.fsType().equals(SidecarBackend.FS_TYPE);
+    }
+
+    /**
+     * Refuses to unpublish the mount at {@code target} for {@code volumeId} unless it is a bind mount of that
+     * volume: of one of its recorded staging mounts (same device and tree, or, with the staging mount gone,
+     * same source and type), or, where the volume has no record on this node, a mount of a kind this driver
+     * makes or at least a bind mount (another mount in the table shows the file system it shows: a tmpfs or a
+     * disk mounted there by someone else is no target of ours).
+     */
+    private void requirePublishedFrom(String volumeId, Path target) throws IOException {
+        MountTable table = MountTable.read();
+        Optional<MountEntry> top = table.topmost(target);
+        if (top.isEmpty()) {
+            return;
+        }
+        MountEntry mounted = top.get();
+        List<StagingState.Staged> records = state.all().stream()
+                .filter(r -> r.mount().volumeId().equals(volumeId)).toList();
+        boolean belongs = records.isEmpty()
+                ? ours(mounted) || table.entries().stream().anyMatch(e -> e.mountId() != mounted.mountId()
+                        && mounted.showsPartOf(e))
+                : records.stream().anyMatch(r -> (ours(mounted) && mounted.source().equals(r.mount().source()))
+                        || table.topmost(r.mount().stagingPath())
+                                .map(s -> mounted.showsPartOf(s) && mounted.fsType().equals(s.fsType()))
+                                .orElse(false));
+        if (!belongs) {
+            throw CsiException.failedPrecondition("target " + target + " holds a " + mounted.fsType() + " mount of "
+                    + mounted.source() + ", not a published target of volume `" + volumeId + "`; not unmounting it");
         }
     }
 
@@ -394,6 +549,10 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
                 // The target itself may be a link (removing it removes the link); a link on the way would make
                 // the removal land elsewhere.
                 paths.requireNoSymlinks(target, "target_path", false);
+                Mounter.MountPoint at = mounter.mountPoint(target);
+                if (at != Mounter.MountPoint.ABSENT && at != Mounter.MountPoint.NOT_MOUNTED) {
+                    requirePublishedFrom(request.getVolumeId(), target);
+                }
                 Teardown.Result result;
                 try {
                     result = teardown.unmountAndRemove(target);
@@ -416,6 +575,7 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
                             forcedMessage("published target", request.getVolumeId(), target, result));
                 }
                 events.unpublished(target);
+                repair.forget(target);
             }
             return NodeUnpublishVolumeResponse.getDefaultInstance();
         });
@@ -437,7 +597,13 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
                 throw CsiException.notFound("volume `" + request.getVolumeId() + "` is not mounted at " + path);
             }
             try {
-                FsStats stats = mounter.statvfs(path);
+                FsStats stats = statvfs.statvfs(path);
+                Optional<java.time.Instant> rebound = repair.reboundAt(path);
+                VolumeCondition condition = rebound.isEmpty()
+                        ? VolumeCondition.newBuilder().setAbnormal(false).setMessage("mounted and answering").build()
+                        : VolumeCondition.newBuilder().setAbnormal(true).setMessage("the staging mount was broken and"
+                                + " remounted at " + rebound.get() + "; this target was bound again on the node, but"
+                                + " the pod's running containers still hold the dead mount: restart the pod").build();
                 return NodeGetVolumeStatsResponse.newBuilder()
                         .addUsage(VolumeUsage.newBuilder().setUnit(VolumeUsage.Unit.BYTES)
                                 .setTotal(stats.totalBytes()).setAvailable(stats.availableBytes())
@@ -445,10 +611,10 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
                         .addUsage(VolumeUsage.newBuilder().setUnit(VolumeUsage.Unit.INODES)
                                 .setTotal(stats.totalInodes()).setAvailable(stats.freeInodes())
                                 .setUsed(stats.usedInodes()))
-                        .setVolumeCondition(VolumeCondition.newBuilder().setAbnormal(false).setMessage("mounted and answering"))
+                        .setVolumeCondition(condition)
                         .build();
             } catch (MountException e) {
-                if (!e.meansBrokenMount()) {
+                if (!e.meansBrokenMount() && !e.isTimeout()) {
                     throw e;
                 }
                 return NodeGetVolumeStatsResponse.newBuilder().setVolumeCondition(VolumeCondition.newBuilder()
@@ -459,7 +625,7 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
 
     private static String abnormal(MountException e) {
         if (e.isTimeout()) {
-            return "the gateway does not answer: " + e.getMessage();
+            return "gateway not answering: " + e.getMessage();
         }
         return "the mount is broken (" + e.errno() + "): " + e.getMessage()
                 + "; the next NodeStageVolume or NodePublishVolume repairs it";
@@ -477,9 +643,14 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
         VolumeParameters parameters = VolumeParameters.parse(context, VolumeParameters.Source.VOLUME_CONTEXT);
         MountOptions options = MountOptions.resolve(parameters, capability.getMount().getMountFlagsList(),
                 config.allowedMountOptions());
-        NfsMountRequest mount = new NfsMountRequest(parameters.server(), parameters.share(),
-                parameters.resolveSubDir(volumeId), options.asStrings(), staging, Capabilities.isReadOnly(capability),
-                volumeId);
+        String subDir = parameters.resolveSubDir(volumeId);
+        if (VolumeParameters.isRecordsDir(subDir)) {
+            throw CsiException.invalidArgument("volume context `subDir` is `" + subDir + "`, inside /"
+                    + VolumeParameters.RECORDS_DIR + ", where gateway-csi keeps its records on the share; no volume"
+                    + " lies there");
+        }
+        NfsMountRequest mount = new NfsMountRequest(parameters.server(), parameters.share(), subDir,
+                options.asStrings(), staging, Capabilities.isReadOnly(capability), volumeId);
         return new StageSpec(mount, parameters.value(Parameter.MOUNT_BACKEND),
                 ObjectRef.claimOf(parameters.metadata()).orElse(null));
     }

@@ -8,6 +8,7 @@ import io.gatewaycsi.mounthelper.v1.ListRequest;
 import io.gatewaycsi.mounthelper.v1.MountHelperGrpc;
 import io.gatewaycsi.mounthelper.v1.MountInfo;
 import io.gatewaycsi.mounthelper.v1.MountRequest;
+import io.gatewaycsi.mounthelper.v1.MountResponse;
 import io.gatewaycsi.mounthelper.v1.UnmountRequest;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
@@ -57,12 +58,22 @@ public final class SidecarBackend implements MountBackend, AutoCloseable {
 
     @Override
     public void stage(NfsMountRequest request) throws IOException {
+        mount(request);
+    }
+
+    /**
+     * Mounts {@code request} through the helper and returns its answer: the NFS version and options in force
+     * (what libnfs speaks, e.g. {@code vers=4.0} for a request of {@code vers=4.1}).
+     *
+     * @throws CsiException UNAVAILABLE when the helper does not answer, else the helper's status
+     */
+    public MountResponse mount(NfsMountRequest request) throws IOException {
         MountRequest.Builder mount = MountRequest.newBuilder().setVolumeId(request.volumeId())
                 .setServer(request.server()).setShare(request.share()).setSubDir(request.subDir())
                 .addAllMountOptions(request.effectiveOptions()).setStagingPath(request.stagingPath().toString())
                 .setReadonly(request.readOnly());
         try {
-            helper().mount(mount.build());
+            return helper().mount(mount.build());
         } catch (StatusRuntimeException e) {
             throw failure("mount " + request.source() + " at " + request.stagingPath(), e);
         }

@@ -4,6 +4,7 @@ import io.gatewaycsi.common.CsiException;
 import io.gatewaycsi.common.LogLine;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -39,8 +40,18 @@ final class Stager {
      * @param backend  the backend that made it: {@code kernel} or {@code sidecar}
      * @param fallback why the kernel could not, when {@code mountBackend=auto} fell back; else {@code null}
      * @param detail   the kernel mount's output on a fallback (e.g. {@code mount.nfs: No such device}); else ""
+     * @param options  the mount options in force, nfs(5) form: what the mount helper answered it mounted with
+     *                 (e.g. {@code vers=4.0} where {@code vers=4.1} was asked: libnfs speaks 4.0), or for the
+     *                 kernel the options it was given
+     * @param notApplied for a kernel mount, the asked options the kernel did not apply as asked, one sentence
+     *                 each ({@link AppliedOptions#differences}); else empty
      */
-    record Outcome(String backend, FallbackReason fallback, String detail) {
+    record Outcome(String backend, FallbackReason fallback, String detail, List<String> options,
+                   List<String> notApplied) {
+        Outcome {
+            options = List.copyOf(options);
+            notApplied = List.copyOf(notApplied);
+        }
     }
 
     /**
@@ -50,13 +61,27 @@ final class Stager {
      * @throws CsiException with the status of the classified failure
      */
     Outcome stage(NfsMountRequest request, String mountBackend) throws IOException {
+        return stage(request, mountBackend, null);
+    }
+
+    /**
+     * Mounts {@code request} again, as {@link #stage(NfsMountRequest, String)}, except that with
+     * {@code mountBackend=auto} a {@code remembered} fallback reason (recorded when this staging mount was first
+     * made) goes straight to the mount helper: the kernel of this node could not mount it then and is not tried
+     * again on every repair.
+     */
+    Outcome stage(NfsMountRequest request, String mountBackend, FallbackReason remembered) throws IOException {
         if (mountBackend.equals("sidecar")) {
-            stageWithHelper(requireSidecar("mountBackend=sidecar"), request);
-            return new Outcome("sidecar", null, "");
+            return new Outcome("sidecar", null, "", stageWithHelper(requireSidecar("mountBackend=sidecar"), request),
+                    List.of());
+        }
+        if (mountBackend.equals("auto") && remembered != null) {
+            return new Outcome("sidecar", remembered, "", stageWithHelper(requireSidecar("the kernel could not mount"
+                    + " NFS here (" + remembered.description() + ")"), request), List.of());
         }
         try {
             kernel.stage(request);
-            return new Outcome(kernel.name(), null, "");
+            return new Outcome(kernel.name(), null, "", request.effectiveOptions(), notApplied(request));
         } catch (KernelMountException e) {
             if (!mountBackend.equals("auto") || !e.isNotAvailableOnNode()) {
                 metrics.mountFailed("kernel", e.failure().name());
@@ -69,14 +94,26 @@ final class Stager {
                         .with("reason", reason.label()).with("why", e.failure().summary())
                         .with("detail", e.output().strip()).toString());
             }
-            stageWithHelper(helper, request);
-            return new Outcome("sidecar", reason, e.output().strip());
+            return new Outcome("sidecar", reason, e.output().strip(), stageWithHelper(helper, request), List.of());
         }
     }
 
-    private void stageWithHelper(SidecarBackend helper, NfsMountRequest request) throws IOException {
+    /** The options the kernel did not apply as asked, read back from the staging mount's mount table line. */
+    private static List<String> notApplied(NfsMountRequest request) {
         try {
-            helper.stage(request);
+            return MountTable.read().topmost(request.stagingPath())
+                    .map(entry -> AppliedOptions.differences(request.effectiveOptions(), entry)).orElse(List.of());
+        } catch (IOException e) {
+            LOG.warning(LogLine.event("applied_options_unknown").with("volume_id", request.volumeId())
+                    .with("error", e.getMessage()).toString());
+            return List.of();
+        }
+    }
+
+    /** Mounts through the helper; returns the options the helper says are in force. */
+    private List<String> stageWithHelper(SidecarBackend helper, NfsMountRequest request) throws IOException {
+        try {
+            return helper.mount(request).getEffectiveOptionsList();
         } catch (CsiException e) {
             metrics.mountFailed("sidecar", e.code().name());
             throw e;

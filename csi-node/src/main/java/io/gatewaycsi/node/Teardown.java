@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * Teardown that never hangs (DESIGN §4, NodeUnpublish/Unstage): unmounts a path with a deadline on every
@@ -17,7 +18,10 @@ import java.util.Objects;
  *   <li>probe the mount with statvfs(3): a timeout or ESTALE/ENOTCONN/EIO marks it broken;</li>
  *   <li>if not broken, a plain unmount, retried on EBUSY {@code busyRetries} times with a doubling pause;</li>
  *   <li>on a broken mount, a timeout, EBUSY after the retries or another error: a forced unmount (tried
- *   twice on EBUSY: forcing aborts the calls stuck in the file system, which then let go of the mount);</li>
+ *   twice on EBUSY: forcing aborts the calls stuck in the file system, which then let go of the mount) —
+ *   but only when no other mount shows the same superblock ({@link #sharedSuperblock}): MNT_FORCE aborts
+ *   every call of the superblock, so a bind target (which shares its staging mount's) or a staging mount
+ *   sharing its NFS superblock with other volumes goes straight to the lazy unmount;</li>
  *   <li>if that fails or times out: a lazy unmount (detach), which does not wait for the file system.</li>
  * </ol>
  * EPERM stops at once (no escalation can help), as does a failed lazy unmount. The result names the most
@@ -163,6 +167,13 @@ public final class Teardown {
         } else {
             escalation.add(broken);
         }
+        String shared = sharedSuperblock(target);
+        if (shared != null) {
+            // MNT_FORCE acts on the superblock, not on this mount: on NFS it aborts the RPCs of every mount of
+            // it — a bind target's staging mount and other volumes of the same export alike. Detach instead.
+            escalation.add(shared);
+            return lazy(target, escalation);
+        }
         // A forced unmount aborts the calls stuck in the file system; they then release the mount, so one
         // more try after a pause often succeeds where the first saw EBUSY.
         for (int attempt = 0; attempt < 2; attempt++) {
@@ -185,6 +196,10 @@ public final class Teardown {
                 }
             }
         }
+        return lazy(target, escalation);
+    }
+
+    private TeardownStep lazy(Path target, List<String> escalation) throws IOException {
         try {
             mounter.lazyUnmount(target);
             return TeardownStep.LAZY;
@@ -199,6 +214,31 @@ public final class Teardown {
             failed.initCause(e);
             throw failed;
         }
+    }
+
+    /**
+     * Why the topmost mount at {@code target} must not be forced, or {@code null} when it may: other mounts in
+     * this mount namespace show the same superblock (same device, mountinfo field 3). A bind-mounted target
+     * always shares its staging mount's superblock, and the kernel gives volumes of one export one NFS
+     * superblock unless {@code nosharecache} separates them; umount2(MNT_FORCE) would abort their calls too.
+     */
+    String sharedSuperblock(Path target) throws IOException {
+        MountTable table = table();
+        Optional<MountEntry> topmost = table.topmost(target);
+        if (topmost.isEmpty()) {
+            return null;
+        }
+        MountEntry mount = topmost.get();
+        List<String> others = table.entries().stream()
+                .filter(e -> e.mountId() != mount.mountId() && e.major() == mount.major() && e.minor() == mount.minor())
+                .map(e -> e.mountPoint().toString()).toList();
+        if (others.isEmpty()) {
+            return null;
+        }
+        return "no forced unmount: device " + mount.device() + " is also mounted at " + others.size()
+                + (others.size() == 1 ? " other mount point " : " other mount points ")
+                + others.subList(0, Math.min(3, others.size())) + (others.size() > 3 ? "…" : "")
+                + ", whose calls a forced unmount would abort too";
     }
 
     /**

@@ -23,14 +23,14 @@ class KernelBackendCommandTest {
     @Test
     void nfsVersion41MountsAsNfs4() {
         assertThat(backend.command(request("10.0.0.2", "vol", List.of("vers=4.1", "hard", "timeo=600", "nconnect=8"), false)))
-                .containsExactly("setsid", "-w", "mount", "-t", "nfs4", "-o", "vers=4.1,hard,timeo=600,nconnect=8",
+                .containsExactly("setsid", "-w", "mount", "-t", "nfs4", "-o", "vers=4.1,hard,timeo=600,nconnect=8,retry=0",
                         "10.0.0.2:/export/vol", STAGING.toString());
     }
 
     @Test
     void nfsVersion3MountsAsNfs() {
         assertThat(backend.command(request("gateway-us-east-1.trainingpipes.com", "vol", List.of("vers=3", "nolock"), false)))
-                .containsExactly("setsid", "-w", "mount", "-t", "nfs", "-o", "vers=3,nolock",
+                .containsExactly("setsid", "-w", "mount", "-t", "nfs", "-o", "vers=3,nolock,retry=0",
                         "gateway-us-east-1.trainingpipes.com:/export/vol", STAGING.toString());
         assertThat(request("gw", "", List.of("nfsvers=3"), false).fsType()).isEqualTo("nfs");
         assertThat(request("gw", "", List.of("vers=4"), false).fsType()).isEqualTo("nfs4");
@@ -40,7 +40,7 @@ class KernelBackendCommandTest {
     @Test
     void anIpv6ServerIsBracketed() {
         assertThat(backend.command(request("fd00::2", "vol", List.of("vers=4.2"), false)))
-                .containsExactly("setsid", "-w", "mount", "-t", "nfs4", "-o", "vers=4.2",
+                .containsExactly("setsid", "-w", "mount", "-t", "nfs4", "-o", "vers=4.2,retry=0",
                         "[fd00::2]:/export/vol", STAGING.toString());
         assertThat(request("[fd00::2]", "", List.of(), false).source()).isEqualTo("[fd00::2]:/export");
     }
@@ -48,15 +48,18 @@ class KernelBackendCommandTest {
     @Test
     void readOnlyAddsRoAndDropsRw() {
         assertThat(backend.command(request("10.0.0.2", "", List.of("vers=4.1", "rw", "hard"), true)))
-                .containsExactly("setsid", "-w", "mount", "-t", "nfs4", "-o", "vers=4.1,hard,ro",
+                .containsExactly("setsid", "-w", "mount", "-t", "nfs4", "-o", "vers=4.1,hard,ro,retry=0",
                         "10.0.0.2:/export", STAGING.toString());
         assertThat(request("10.0.0.2", "", List.of("ro"), true).effectiveOptions()).containsExactly("ro");
     }
 
     @Test
-    void noOptionsMeansNoDashO() {
+    void foregroundMountsAreNotRetriedByMountNfsUnlessAsked() {
         assertThat(backend.command(request("10.0.0.2", "a/b", List.of(), false)))
-                .containsExactly("setsid", "-w", "mount", "-t", "nfs", "10.0.0.2:/export/a/b", STAGING.toString());
+                .containsExactly("setsid", "-w", "mount", "-t", "nfs", "-o", "retry=0", "10.0.0.2:/export/a/b",
+                        STAGING.toString());
+        assertThat(backend.command(request("10.0.0.2", "", List.of("vers=4.1", "retry=1"), false)))
+                .contains("vers=4.1,retry=1");
     }
 
     @Test

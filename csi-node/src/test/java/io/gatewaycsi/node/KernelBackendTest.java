@@ -43,7 +43,7 @@ class KernelBackendTest {
             var csi = e.toCsiException();
             assertThat(csi.code()).isEqualTo(Status.Code.FAILED_PRECONDITION);
             assertThat(csi.getMessage())
-                    .startsWith("this node cannot mount NFS in the kernel: `setsid -w mount -t nfs4 -o vers=4.1,hard"
+                    .startsWith("this node cannot mount NFS in the kernel: `setsid -w mount -t nfs4 -o vers=4.1,hard,retry=0"
                             + " 127.0.0.1:/export/vol " + staging + "` exited 32: mount.nfs4: No such device. Fix: ")
                     .contains("mountBackend=auto", "mount helper");
         });
@@ -67,11 +67,12 @@ class KernelBackendTest {
 
     @Test
     void aRealMountNfsRetryingPastTheDeadlineIsKilledWithItsWholeGroup() throws IOException {
-        // Without retry=0, mount.nfs keeps retrying the refused rpcbind connection for two minutes.
+        // With retry=2 (asked; the backend's default is retry=0), mount.nfs keeps retrying the refused rpcbind
+        // connection for two minutes.
         Path staging = Files.createDirectory(tmp.resolve("staging-retrying"));
         KernelBackend backend = new KernelBackend(KernelBackend.MOUNT, Duration.ofMillis(1500), teardown);
-        NfsMountRequest request = new NfsMountRequest("127.0.0.1", "/export", "", List.of("vers=3", "nolock"),
-                staging, false);
+        NfsMountRequest request = new NfsMountRequest("127.0.0.1", "/export", "", List.of("vers=3", "nolock",
+                "retry=2"), staging, false);
         long start = System.nanoTime();
 
         assertThatThrownBy(() -> backend.stage(request)).isInstanceOfSatisfying(KernelMountException.class, e -> {
@@ -130,7 +131,7 @@ class KernelBackendTest {
         assertThatThrownBy(() -> backend.stage(new NfsMountRequest("10.0.0.2", "/export", "", List.of("vers=4.1"),
                 staging, false))).isInstanceOfSatisfying(KernelMountException.class, e -> {
                     assertThat(e.exitCode()).isEqualTo(32);
-                    assertThat(e.failure()).isEqualTo(MountFailure.GATEWAY_UNREACHABLE);
+                    assertThat(e.failure()).isEqualTo(MountFailure.REFUSED_BY_GATEWAY);
                     assertThat(e.toCsiException().getMessage())
                             .contains("exited 32: mount.nfs4: access denied by server while mounting 10.0.0.2:/export");
                 });

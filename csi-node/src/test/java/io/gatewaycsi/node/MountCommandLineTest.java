@@ -37,18 +37,18 @@ class MountCommandLineTest {
 
     @ParameterizedTest(name = "{0} | {1} → {3}")
     @CsvSource(delimiter = ';', value = {
-        "'';'';false;setsid -w mount -t nfs4 -o vers=4.1,hard,timeo=600,retrans=2 gateway-us-east-1.trainingpipes.com:/my-bucket/pvc-1 STAGING",
-        "nfsVersion=3;'';false;setsid -w mount -t nfs -o vers=3,hard,timeo=600,retrans=2 gateway-us-east-1.trainingpipes.com:/my-bucket/pvc-1 STAGING",
-        "nfsVersion=4.0;'';false;setsid -w mount -t nfs4 -o vers=4.0,hard,timeo=600,retrans=2 gateway-us-east-1.trainingpipes.com:/my-bucket/pvc-1 STAGING",
-        "nfsVersion=4.2;'';false;setsid -w mount -t nfs4 -o vers=4.2,hard,timeo=600,retrans=2 gateway-us-east-1.trainingpipes.com:/my-bucket/pvc-1 STAGING",
-        "mountMode=soft timeo=50 retrans=3;'';false;setsid -w mount -t nfs4 -o vers=4.1,soft,timeo=50,retrans=3 gateway-us-east-1.trainingpipes.com:/my-bucket/pvc-1 STAGING",
-        "nconnect=8 rsize=1048576 wsize=1048576;'';false;setsid -w mount -t nfs4 -o vers=4.1,hard,timeo=600,retrans=2,nconnect=8,rsize=1048576,wsize=1048576 gateway-us-east-1.trainingpipes.com:/my-bucket/pvc-1 STAGING",
-        "readOnlyCache=true;'';true;setsid -w mount -t nfs4 -o vers=4.1,hard,timeo=600,retrans=2,nocto,actimeo=600,ro gateway-us-east-1.trainingpipes.com:/my-bucket/pvc-1 STAGING",
-        "encryptInTransit=true;'';false;setsid -w mount -t nfs4 -o vers=4.1,hard,timeo=600,retrans=2,xprtsec=tls gateway-us-east-1.trainingpipes.com:/my-bucket/pvc-1 STAGING",
-        "mountBackend=kernel onDelete=archive mountPermissions=0775;'';false;setsid -w mount -t nfs4 -o vers=4.1,hard,timeo=600,retrans=2 gateway-us-east-1.trainingpipes.com:/my-bucket/pvc-1 STAGING",
-        "mountOptions=noresvport;nconnect=4 soft;false;setsid -w mount -t nfs4 -o vers=4.1,soft,timeo=600,retrans=2,noresvport,nconnect=4 gateway-us-east-1.trainingpipes.com:/my-bucket/pvc-1 STAGING",
-        "subDir=team-a/ckpt;rw;true;setsid -w mount -t nfs4 -o vers=4.1,hard,timeo=600,retrans=2,ro gateway-us-east-1.trainingpipes.com:/my-bucket/team-a/ckpt STAGING",
-        "server=fd00::2;'';false;setsid -w mount -t nfs4 -o vers=4.1,hard,timeo=600,retrans=2 [fd00::2]:/my-bucket/pvc-1 STAGING",
+        "'';'';false;setsid -w mount -t nfs4 -o vers=4.1,hard,timeo=600,retrans=2,retry=0 gateway-us-east-1.trainingpipes.com:/my-bucket/pvc-1 STAGING",
+        "nfsVersion=3;'';false;setsid -w mount -t nfs -o vers=3,hard,timeo=600,retrans=2,retry=0 gateway-us-east-1.trainingpipes.com:/my-bucket/pvc-1 STAGING",
+        "nfsVersion=4.0;'';false;setsid -w mount -t nfs4 -o vers=4.0,hard,timeo=600,retrans=2,retry=0 gateway-us-east-1.trainingpipes.com:/my-bucket/pvc-1 STAGING",
+        "nfsVersion=4.2;'';false;setsid -w mount -t nfs4 -o vers=4.2,hard,timeo=600,retrans=2,retry=0 gateway-us-east-1.trainingpipes.com:/my-bucket/pvc-1 STAGING",
+        "mountMode=soft timeo=50 retrans=3;'';false;setsid -w mount -t nfs4 -o vers=4.1,soft,timeo=50,retrans=3,retry=0 gateway-us-east-1.trainingpipes.com:/my-bucket/pvc-1 STAGING",
+        "nconnect=8 rsize=1048576 wsize=1048576;'';false;setsid -w mount -t nfs4 -o vers=4.1,hard,timeo=600,retrans=2,nconnect=8,rsize=1048576,wsize=1048576,retry=0 gateway-us-east-1.trainingpipes.com:/my-bucket/pvc-1 STAGING",
+        "readOnlyCache=true;'';true;setsid -w mount -t nfs4 -o vers=4.1,hard,timeo=600,retrans=2,nocto,actimeo=600,ro,retry=0 gateway-us-east-1.trainingpipes.com:/my-bucket/pvc-1 STAGING",
+        "encryptInTransit=true;'';false;setsid -w mount -t nfs4 -o vers=4.1,hard,timeo=600,retrans=2,xprtsec=tls,retry=0 gateway-us-east-1.trainingpipes.com:/my-bucket/pvc-1 STAGING",
+        "mountBackend=kernel onDelete=archive mountPermissions=0775;'';false;setsid -w mount -t nfs4 -o vers=4.1,hard,timeo=600,retrans=2,retry=0 gateway-us-east-1.trainingpipes.com:/my-bucket/pvc-1 STAGING",
+        "mountOptions=noresvport;nconnect=4 soft;false;setsid -w mount -t nfs4 -o vers=4.1,soft,timeo=600,retrans=2,noresvport,nconnect=4,retry=0 gateway-us-east-1.trainingpipes.com:/my-bucket/pvc-1 STAGING",
+        "subDir=team-a/ckpt;rw;true;setsid -w mount -t nfs4 -o vers=4.1,hard,timeo=600,retrans=2,ro,retry=0 gateway-us-east-1.trainingpipes.com:/my-bucket/team-a/ckpt STAGING",
+        "server=fd00::2;'';false;setsid -w mount -t nfs4 -o vers=4.1,hard,timeo=600,retrans=2,retry=0 [fd00::2]:/my-bucket/pvc-1 STAGING",
     })
     void eachParameterCombinationMountsWithExactlyThisCommandLine(String parameters, String mountFlags,
                                                                   boolean readOnly, String expected) {

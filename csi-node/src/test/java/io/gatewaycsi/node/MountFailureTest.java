@@ -29,13 +29,14 @@ class MountFailureTest {
             captured: nothing on port 111               | 32  | mount.nfs: Connection refused                                                                            | GATEWAY_UNREACHABLE
             no route                                    | 32  | mount.nfs4: No route to host                                                                             | GATEWAY_UNREACHABLE
             gateway silent                              | 32  | mount.nfs4: Connection timed out                                                                         | GATEWAY_UNREACHABLE
-            export acl                                  | 32  | mount.nfs4: access denied by server while mounting 10.0.0.2:/export/vol                                 | GATEWAY_UNREACHABLE
+            export acl                                  | 32  | mount.nfs4: access denied by server while mounting 10.0.0.2:/export/vol                                 | REFUSED_BY_GATEWAY
             dns                                         | 32  | mount.nfs: Failed to resolve server gateway.example: Name or service not known                           | GATEWAY_UNREACHABLE
             missing export (v4)                         | 32  | mount.nfs4: mounting 10.0.0.2:/export/nope failed, reason given by server: No such file or directory    | EXPORT_NOT_FOUND
             missing export (v3)                         | 32  | mount.nfs: mounting 10.0.0.2:/read_only failed, reason given by server: No such file or directory       | EXPORT_NOT_FOUND
             bad option                                  | 32  | mount.nfs4: an incorrect mount option was specified                                                      | BAD_OPTIONS
             kernel refused a value                      | 32  | mount.nfs: Invalid argument                                                                              | BAD_OPTIONS
             version not served                          | 32  | mount.nfs4: requested NFS version or transport protocol is not supported                                 | BAD_OPTIONS
+            kernel VM: v3 without /etc/protocols        | 32  | mount.nfs: Protocol not supported                                                                        | PROTOCOL_NOT_SUPPORTED
             captured-like: missing mount point          | 32  | mount.nfs4: mount point /tmp/ntest/nonexist does not exist                                               | OTHER
             busy                                        | 32  | mount.nfs: /mnt is busy or already mounted                                                               | OTHER
             nothing said                                | 32  | ``                                                                                                       | OTHER
@@ -51,6 +52,8 @@ class MountFailureTest {
         Status.Code expected = switch (failure) {
             case NOT_AVAILABLE_ON_NODE -> Status.Code.FAILED_PRECONDITION;
             case GATEWAY_UNREACHABLE -> Status.Code.UNAVAILABLE;
+            case REFUSED_BY_GATEWAY -> Status.Code.PERMISSION_DENIED;
+            case PROTOCOL_NOT_SUPPORTED -> Status.Code.FAILED_PRECONDITION;
             case EXPORT_NOT_FOUND -> Status.Code.NOT_FOUND;
             case BAD_OPTIONS -> Status.Code.INVALID_ARGUMENT;
             case OTHER -> Status.Code.INTERNAL;
@@ -64,5 +67,25 @@ class MountFailureTest {
     void theNotAvailableFixPointsAtTheMountHelper(MountFailure failure) {
         assertThat(failure.summary()).contains("cannot mount NFS in the kernel");
         assertThat(failure.fix()).contains("mountBackend=auto", "mountBackend=sidecar", "mount helper");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', textBlock = """
+            kernel VM: sec=none refused by the gateway | true  | REFUSED_BY_GATEWAY
+            unprivileged container                     | false | NOT_AVAILABLE_ON_NODE
+            """)
+    void operationNotPermittedIsTheGatewaysWhenThisNodeMayMount(String what, boolean nodeMayMount,
+                                                                 MountFailure expected) {
+        assertThat(MountFailure.classify(32, "mount.nfs4: Operation not permitted", nodeMayMount)).isEqualTo(expected);
+    }
+
+    @org.junit.jupiter.api.Test
+    void theFixNamesXprtsecsKernelVersionAndStatdsNolock() {
+        assertThat(MountFailure.BAD_OPTIONS.fixFor(java.util.List.of("mount", "-o", "vers=4.2,xprtsec=tls"),
+                "mount.nfs4: an incorrect mount option was specified")).contains("Linux 6.5", "tlshd");
+        assertThat(MountFailure.NOT_AVAILABLE_ON_NODE.fixFor(java.util.List.of("mount"),
+                "mount.nfs: rpc.statd is not running but is required for remote locking.")).contains("nolock")
+                .doesNotContain("kernel modules");
+        assertThat(MountFailure.PROTOCOL_NOT_SUPPORTED.fix()).contains("netbase", "/etc/protocols");
     }
 }

@@ -341,14 +341,29 @@ final class GatewayMount {
         return !unmounted && health.healthy();
     }
 
-    /** Whether this mount is still in {@code table} (by its mount ID). */
+    /**
+     * Whether this mount is still in {@code table}: an entry with its mount ID, its FUSE connection (device) and
+     * its mount point. The mount ID alone is not enough: Linux gives a freed ID to the next mount at once, and
+     * the next mount may be anyone's.
+     */
     boolean presentIn(List<MountTable.Entry> table) {
         for (MountTable.Entry e : table) {
-            if (e.mountId() == entry.mountId()) {
+            if (isThisMount(e)) {
                 return true;
             }
         }
         return false;
+    }
+
+    /** Whether {@code e} is this mount (mount ID, device and mount point all equal). */
+    boolean isThisMount(MountTable.Entry e) {
+        return e.mountId() == entry.mountId() && e.major() == entry.major() && e.minor() == entry.minor()
+                && e.mountPoint().equals(entry.mountPoint());
+    }
+
+    /** The FUSE connection (device minor) of this mount. */
+    int connection() {
+        return entry.minor();
     }
 
     /** For List: the mount with its effective options; healthy only if still mounted and answering. */
@@ -444,7 +459,7 @@ final class GatewayMount {
             if (presentIn(table)) {
                 aborted = abortConnection(end);
                 MountTable.Entry top = MountTable.topmostAt(table, realStagingPath);
-                if (top != null && top.mountId() == entry.mountId()) {
+                if (top != null && isThisMount(top)) {
                     try {
                         Blocking.call("umount -l " + realStagingPath, remaining(end), () -> {
                             LinuxSyscalls.umount2(realStagingPath, LinuxSyscalls.MNT_DETACH);
@@ -464,8 +479,12 @@ final class GatewayMount {
                 }
             }
         }
+        // Looked for by its full identity (mount ID, FUSE connection, mount point): Linux hands a freed mount ID
+        // to the next mount at once, whoever makes it. Still there only if umount2 took another mount stacked
+        // on ours, or the forced and lazy unmounts failed.
         if (presentIn(MountTable.read())) {
-            throw CsiException.internal(realStagingPath + " is still mounted after unmounting it", null);
+            throw CsiException.internal(realStagingPath + " is still mounted after unmounting it ("
+                    + (detached ? "another mount was stacked on it" : "forced and lazy unmounts failed") + ")", null);
         }
         boolean connectionDead = aborted || connectionState() == Boolean.FALSE;
         Thread cleanup = Thread.ofPlatform().daemon().name("release " + source)

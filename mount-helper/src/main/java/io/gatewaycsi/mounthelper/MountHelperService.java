@@ -52,7 +52,10 @@ import java.util.logging.Logger;
  *   <li><b>Unmount</b> removes the mount at {@code staging_path} within the call's deadline (default
  *       {@link #DEFAULT_UNMOUNT_DEADLINE}) even when the gateway is unreachable (see
  *       {@link GatewayMount#unmount}). Idempotent: an unknown path succeeds (a stale {@code fuse.gateway-csi}
- *       mount there is detached).</li>
+ *       mount there, left by an earlier helper process, is detached). The helper unmounts only its own staging
+ *       mounts: a bind mount of one of them (a pod's published target) is FAILED_PRECONDITION and stays.
+ *       Once the mount is gone (umount2 succeeded) the answer is OK and its gateway session, FUSE loop and
+ *       threads are released.</li>
  *   <li><b>List</b> reports every mount with its effective NFS version and options; {@code healthy} is true
  *       when the mount is still in the mount table and the gateway answered within the last 30 s.</li>
  *   <li><b>Health</b> reports whether this process can mount: the FUSE device must be there and usable, and
@@ -256,8 +259,11 @@ public final class MountHelperService extends MountHelperGrpc.MountHelperImplBas
     }
 
     /**
-     * Detaches a {@code fuse.gateway-csi} mount at {@code path} that no mount of this process owns (left by an
-     * earlier helper process). With {@code refuseOthers}, another file system mounted there is an error.
+     * Detaches a {@code fuse.gateway-csi} mount at {@code path} left by an earlier helper process: one whose FUSE
+     * connection is none of this process's mounts (that connection died with its process). A mount of one of
+     * this process's connections at a path that is not one of its staging paths is a bind mount made from a
+     * staging mount (a pod's published target): never touched, FAILED_PRECONDITION. With {@code refuseOthers},
+     * another file system mounted there is FAILED_PRECONDITION too; without, it is left alone.
      */
     private void detachStale(String path, boolean refuseOthers) throws Exception {
         MountTable.Entry top = MountTable.topmostAt(MountTable.read(), path);
@@ -270,6 +276,13 @@ public final class MountHelperService extends MountHelperGrpc.MountHelperImplBas
                         + " mount of " + top.source() + "; unmount it first");
             }
             return;
+        }
+        for (GatewayMount m : mounts.values()) {
+            if (m.connection() == top.minor()) {
+                throw CsiException.failedPrecondition(path + " is not a staging mount of this mount helper but a"
+                        + " bind mount of its staging mount at " + m.realStagingPath() + " (a published target?);"
+                        + " the mount helper unmounts only its own staging mounts");
+            }
         }
         LOG.info(LogLine.event("stale-mount-detached").with("staging_path", path).with("source", top.source())
                 .toString());

@@ -17,7 +17,7 @@ import java.util.Set;
  * <ul>
  *   <li>{@code vers}/{@code nfsvers}: the closest version libnfs 4.0 speaks: {@code 3} → NFSv3; {@code 4},
  *       {@code 4.0}, {@code 4.1}, {@code 4.2} → NFSv4.0. Reported as {@code vers=3} or {@code vers=4.0}; default
- *       {@code vers=4.0}.</li>
+ *       {@code vers=4.0}. A {@code vers=4.1} or {@code 4.2} asked for is listed among the ignored options too.</li>
  *   <li>{@code hard} (default), {@code soft}, {@code softerr}: what an operation the gateway does not answer
  *       does. {@code hard} retries (reconnecting, reopening open files by path) until the gateway answers or
  *       the mount is torn down; {@code soft} fails with {@code EIO} and {@code softerr} with {@code ETIMEDOUT}
@@ -136,7 +136,12 @@ public record MountSemantics(NfsVersion version, Recovery recovery, int timeoDec
                 String name = o.name();
                 String value = o.value();
                 switch (name) {
-                    case "vers", "nfsvers" -> version = parseVersion(o);
+                    case "vers", "nfsvers" -> {
+                        version = parseVersion(o);
+                        if (value != null && (value.equals("4.1") || value.equals("4.2"))) {
+                            ignored.add(o.toString()); // served as 4.0: not honoured, so said
+                        }
+                    }
                     case "hard" -> recovery = flag(o, Recovery.HARD);
                     case "soft" -> recovery = flag(o, Recovery.SOFT);
                     case "softerr" -> recovery = flag(o, Recovery.SOFTERR);

@@ -24,6 +24,10 @@ class MountSemanticsTest {
         for (String v : List.of("4", "4.0", "4.1", "4.2")) {
             assertThat(MountSemantics.parse(List.of("vers=" + v), false).version()).isEqualTo(NfsVersion.V4);
         }
+        MountSemantics asked41 = MountSemantics.parse(List.of("vers=4.1"), false);
+        assertThat(asked41.effectiveOptions()).contains("vers=4.0").doesNotContain("vers=4.1");
+        assertThat(asked41.ignoredOptions()).as("the downgrade is said").containsExactly("vers=4.1");
+        assertThat(MountSemantics.parse(List.of("vers=4"), false).ignoredOptions()).isEmpty();
         MountSemantics v3 = MountSemantics.parse(List.of("nfsvers=3"), false);
         assertThat(v3.version()).isEqualTo(NfsVersion.V3);
         assertThat(v3.effectiveOptions()).contains("vers=3");

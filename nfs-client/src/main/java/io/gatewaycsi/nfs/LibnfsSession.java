@@ -256,7 +256,11 @@ final class LibnfsSession implements NfsSession {
      */
     private long retryAfter(NfsException e, NativeContext ctx, boolean reused, int attempt, long start) {
         NativeContext.Failure f = ctx.failure();
-        if (f == NativeContext.Failure.STATE && attempt < 2) {
+        // After a partition longer than the lease every context of the pool may hold state the gateway has
+        // dropped (NFS4ERR_EXPIRED): each failed context is destroyed, so retrying until a fresh one answers
+        // takes at most one attempt per context of the pool (and stops at the deadline).
+        if (f == NativeContext.Failure.STATE && attempt < options.maxContexts() + 2
+                && System.nanoTime() - start < timeoutNanos) {
             return 0;
         }
         if (e instanceof CreateRaced && attempt < 3) {

@@ -138,6 +138,25 @@ public class NfsException extends IOException {
         return errno == Errno.ESTALE;
     }
 
+    /**
+     * The gateway no longer knows the NFSv4 state (client ID, lease, open) the call relied on
+     * ({@code NFS4ERR_EXPIRED}, {@code NFS4ERR_STALE_CLIENTID}, {@code NFS4ERR_*_STATEID}): a lease that lapsed
+     * during a partition, or a restarted gateway. A later call re-establishes it on a fresh connection.
+     */
+    public boolean isStateLost() {
+        NfsStatus.Entry status = NfsStatus.inText(libnfsError());
+        return errno == Errno.ESTALE && status != null && status.effect() == NfsStatus.Effect.STATE_LOST;
+    }
+
+    /**
+     * {@code NFS4ERR_RESOURCE}: the gateway refused the request as too complex for it — with libnfs 4.0 a path
+     * so deep that its LOOKUPs exceed the gateway's operations per COMPOUND. Retrying the same call cannot help.
+     */
+    public boolean isOverGatewayLimit() {
+        NfsStatus.Entry status = NfsStatus.inText(libnfsError());
+        return status != null && status.name().equals("NFS4ERR_RESOURCE");
+    }
+
     /** {@code ETIMEDOUT}: no reply (or no free context, or no connection) within the session's timeout. */
     public boolean isTimeout() {
         return errno == Errno.ETIMEDOUT;

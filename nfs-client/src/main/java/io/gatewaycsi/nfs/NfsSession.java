@@ -18,8 +18,11 @@ import java.util.List;
  *
  * <p><b>Deadlines and reconnection.</b> Each RPC has {@link NfsSessionOptions#timeout()} as its deadline.
  * A context whose call timed out, whose connection broke, or whose NFSv4 state the gateway no longer knows
- * (a restarted gateway) is destroyed, never reused; the next call opens a fresh one. A call that failed
- * because an idle context's connection had died meanwhile is retried once on a fresh context.
+ * (a restarted gateway, a lease that lapsed) is destroyed, never reused; the next call opens a fresh one. A
+ * call that failed because an idle context's connection had died meanwhile is retried once on a fresh context;
+ * one that found its NFSv4 state gone ({@link NfsException#isStateLost}: after a partition longer than the
+ * lease every context's may be) is retried on other contexts, at most once per context the pool may hold,
+ * until one answers or the timeout passes.
  * {@code EAGAIN} replies ({@code NFS4ERR_DELAY}, {@code NFS4ERR_GRACE}) are retried until the timeout.
  *
  * <p><b>Modes</b> are taken literally: no umask is applied.

@@ -34,7 +34,32 @@ public final class NfsTrees {
      * @throws IllegalArgumentException for {@code "/"} or an invalid path
      */
     public static boolean removeTree(NfsSession session, String path) throws NfsException {
+        return removeTree(session, path, null);
+    }
+
+    /**
+     * Most path components a tree walk sends to the gateway (with {@link #removeTree(NfsSession, String, String)}).
+     * libnfs 4.0 resolves every path from the root in one COMPOUND with a LOOKUP per component, and gateways
+     * limit the operations per COMPOUND (nfs-ganesha refuses some hundred with {@code NFS4ERR_RESOURCE}).
+     */
+    public static final int MAX_WALK_DEPTH = 32;
+
+    /**
+     * {@link #removeTree(NfsSession, String)} for trees of any depth: a directory deeper than
+     * {@link #MAX_WALK_DEPTH} components is first renamed to {@code scratchPrefix-<n>} (a path near the root,
+     * in a directory that must exist on the same share) and removed from there, so no call names a path longer
+     * than that. What a failure leaves in the scratch directory starts with {@code scratchPrefix}: remove those
+     * trees before retrying.
+     *
+     * @param scratchPrefix the absolute path prefix for moved subtrees, e.g. {@code /.tmp/delete-1234}; null to
+     *                      walk paths of whatever depth (the gateway may then refuse deep ones)
+     */
+    public static boolean removeTree(NfsSession session, String path, String scratchPrefix) throws NfsException {
         NfsPaths.requireValid(path);
+        if (scratchPrefix != null) {
+            NfsPaths.requireValid(scratchPrefix);
+        }
+        int moved = 0;
         if (path.equals(NfsPaths.ROOT)) {
             throw new IllegalArgumentException("removeTree refuses to remove the share's root");
         }
@@ -93,6 +118,13 @@ public final class NfsTrees {
                     throw e;
                 }
                 if (a.isDirectory()) {
+                    if (scratchPrefix != null && NfsPaths.components(child).size() > MAX_WALK_DEPTH) {
+                        // Too deep to name: move it up (the rename names it once, at MAX_WALK_DEPTH + 1).
+                        String shallow = scratchPrefix + "-" + moved++;
+                        session.rename(child, shallow);
+                        child = shallow;
+                        a = session.lstat(child);
+                    }
                     stack.push(new Frame(child, a));
                 } else {
                     unlinkIfPresent(session, child);
@@ -150,6 +182,31 @@ public final class NfsTrees {
      * @throws IllegalArgumentException if {@code to} lies within {@code from}, or for invalid paths
      */
     public static long copyTree(NfsSession session, String from, String to) throws NfsException {
+        return copyTree(session, from, to, null);
+    }
+
+    /**
+     * Source directories deeper than this (components below the share) are read through a session of their
+     * own, whose export is that directory (see {@link #copyTree(NfsSession, String, String, String)}).
+     */
+    static final int SOURCE_REROOT_DEPTH = 60;
+
+    /**
+     * {@link #copyTree(NfsSession, String, String)} for trees deeper than the gateway resolves in one request.
+     * libnfs resolves a path from its session's root with a LOOKUP per component in one COMPOUND, and
+     * gateways limit the operations per COMPOUND (nfs-ganesha: about a hundred). So: a source directory deeper
+     * than {@value #SOURCE_REROOT_DEPTH} components is read through a second session whose export is that
+     * directory (its mount resolves the directory once; paths below it start again at its root), and a copy
+     * deeper than {@link #MAX_WALK_DEPTH} is made in {@code scratchPrefix-<n>} (near the root, on the same
+     * share) and renamed into place once complete. That reaches about {@value #SOURCE_REROOT_DEPTH} plus the
+     * gateway's limit; deeper still, the gateway refuses ({@code NFS4ERR_RESOURCE}). After a failure, remove
+     * {@code to} and whatever starts with {@code scratchPrefix}.
+     *
+     * @param scratchPrefix absolute path prefix for partial copies, in an existing directory; null to name
+     *                      every path from the root whatever its depth
+     */
+    public static long copyTree(NfsSession session, String from, String to, String scratchPrefix)
+            throws NfsException {
         NfsPaths.requireValid(from);
         NfsPaths.requireValid(to);
         if (NfsPaths.isWithin(to, from)) {
@@ -158,49 +215,103 @@ public final class NfsTrees {
         ByteBuffer buffer = ByteBuffer.allocateDirect(COPY_BUFFER_BYTES);
         NfsAttributes top = session.lstat(from);
         if (!top.isDirectory()) {
-            return copyLeaf(session, from, to, top, buffer);
+            return copyLeaf(session, from, session, to, top, buffer);
         }
-        long copied = 0;
-        record Dir(String from, String to, NfsAttributes attrs, boolean done) {
-        }
-        Deque<Dir> stack = new ArrayDeque<>();
         session.mkdir(to, 0700);
-        stack.push(new Dir(from, to, top, false));
-        while (!stack.isEmpty()) {
-            Dir d = stack.pop();
-            if (d.done()) {
-                applyAttributes(session, d.to(), d.attrs(), true);
-                continue;
+        Copy copy = new Copy(session, scratchPrefix, buffer);
+        copy.contents(session, from, 0, to);
+        applyAttributes(session, to, top, true);
+        return copy.bytes;
+    }
+
+    /** One copyTree: the destination session, where deep copies are made, and the bytes copied. */
+    private static final class Copy {
+        private final NfsSession dst;
+        private final String scratchPrefix;
+        private final ByteBuffer buffer;
+        private int chunks;
+        long bytes;
+
+        Copy(NfsSession dst, String scratchPrefix, ByteBuffer buffer) {
+            this.dst = dst;
+            this.scratchPrefix = scratchPrefix;
+            this.buffer = buffer;
+        }
+
+        /**
+         * Copies what directory {@code from} on {@code src} holds into the existing directory {@code to} on
+         * the destination session. {@code srcBase} is how deep {@code src}'s root lies below the share.
+         */
+        void contents(NfsSession src, String from, int srcBase, String to) throws NfsException {
+            record Dir(String from, String to, NfsAttributes attrs, boolean done) {
             }
-            stack.push(new Dir(d.from(), d.to(), d.attrs(), true));
-            for (NfsDirEntry e : session.readdir(d.from())) {
-                String src = NfsPaths.join(d.from(), e.name());
-                String dst = NfsPaths.join(d.to(), e.name());
-                NfsAttributes a = session.lstat(src);
-                if (a.isDirectory()) {
-                    session.mkdir(dst, 0700);
-                    stack.push(new Dir(src, dst, a, false));
-                } else {
-                    copied += copyLeaf(session, src, dst, a, buffer);
+            Deque<Dir> stack = new ArrayDeque<>();
+            stack.push(new Dir(from, to, null, false));
+            while (!stack.isEmpty()) {
+                Dir d = stack.pop();
+                if (d.done()) {
+                    if (d.attrs() != null) {
+                        applyAttributes(dst, d.to(), d.attrs(), true);
+                    }
+                    continue;
+                }
+                stack.push(new Dir(d.from(), d.to(), d.attrs(), true));
+                for (NfsDirEntry e : src.readdir(d.from())) {
+                    String source = NfsPaths.join(d.from(), e.name());
+                    String copy = NfsPaths.join(d.to(), e.name());
+                    NfsAttributes a = src.lstat(source);
+                    if (!a.isDirectory()) {
+                        bytes += copyLeaf(src, source, dst, copy, a, buffer);
+                        continue;
+                    }
+                    boolean deepSource = scratchPrefix != null && srcBase == 0
+                            && NfsPaths.components(source).size() >= SOURCE_REROOT_DEPTH;
+                    boolean deepCopy = scratchPrefix != null && NfsPaths.components(copy).size() >= MAX_WALK_DEPTH;
+                    if (!deepSource && !deepCopy) {
+                        dst.mkdir(copy, 0700);
+                        stack.push(new Dir(source, copy, a, false));
+                        continue;
+                    }
+                    // Made near the root when the copy is deep, then renamed into place once complete.
+                    String made = deepCopy ? scratchPrefix + "-" + chunks++ : copy;
+                    dst.mkdir(made, 0700);
+                    if (deepSource) {
+                        try (NfsSession below = rooted(src, source)) {
+                            contents(below, NfsPaths.ROOT, NfsPaths.components(source).size(), made);
+                        }
+                    } else {
+                        contents(src, source, srcBase, made);
+                    }
+                    applyAttributes(dst, made, a, true);
+                    if (deepCopy) {
+                        dst.rename(made, copy);
+                    }
                 }
             }
         }
-        return copied;
     }
 
-    /** Copies one non-directory; returns the bytes of file data copied. */
-    private static long copyLeaf(NfsSession session, String from, String to, NfsAttributes a, ByteBuffer buffer)
-            throws NfsException {
+    /** A session like {@code session} whose root is its directory {@code path}. */
+    private static NfsSession rooted(NfsSession session, String path) throws NfsException {
+        NfsTarget target = session.target();
+        String export = target.export().equals(NfsPaths.ROOT) ? path : target.export() + path;
+        return NfsClient.libnfs().connect(new NfsTarget(target.server(), target.port(), export, target.version()),
+                session.options().withMaxContexts(1));
+    }
+
+    /** Copies one non-directory from {@code src} to {@code dst}; returns the bytes of file data copied. */
+    private static long copyLeaf(NfsSession src, String from, NfsSession dst, String to, NfsAttributes a,
+                                 ByteBuffer buffer) throws NfsException {
         switch (a.type()) {
             case SYMLINK -> {
-                session.symlink(session.readlink(from), to);
-                applyAttributes(session, to, a, false);
+                dst.symlink(src.readlink(from), to);
+                applyAttributes(dst, to, a, false);
                 return 0;
             }
             case FILE -> {
                 long offset = 0;
-                try (NfsFile out = session.create(to, OpenFlags.O_WRONLY | OpenFlags.O_EXCL, 0600);
-                        NfsFile in = session.open(from, OpenFlags.O_RDONLY)) {
+                try (NfsFile out = dst.create(to, OpenFlags.O_WRONLY | OpenFlags.O_EXCL, 0600);
+                        NfsFile in = src.open(from, OpenFlags.O_RDONLY)) {
                     while (true) {
                         buffer.clear();
                         int n = in.pread(offset, buffer);
@@ -212,10 +323,10 @@ public final class NfsTrees {
                         offset += n;
                     }
                 }
-                applyAttributes(session, to, a, true);
+                applyAttributes(dst, to, a, true);
                 return offset;
             }
-            default -> throw new NfsException("copyTree", from, session.target().spec(), Errno.EOPNOTSUPP,
+            default -> throw new NfsException("copyTree", from, src.target().spec(), Errno.EOPNOTSUPP,
                     "cannot copy a device, FIFO or socket", false);
         }
     }

@@ -87,6 +87,29 @@ public final class MountOptions {
                 String.join(",", extras.stream().map(MountOption::toString).toList()));
     }
 
+    /**
+     * The capability's {@code mount_flags} on their own, validated as {@link #resolve} validates them (known
+     * nfs(5)/mount(8) names or names the operator allowed, values of the right shape, no two different
+     * options of one group), as {@code name} / {@code name=value} strings in the order given, duplicates
+     * dropped. NodePublishVolume checks its flags with this.
+     *
+     * @throws IllegalArgumentException for an unknown option, a bad value or a conflict, naming them
+     */
+    public static List<String> validatedFlags(Collection<String> mountFlags, Set<String> allowedExtra) {
+        Map<String, MountOption> byGroup = new LinkedHashMap<>();
+        for (String text : mountFlags) {
+            for (MountOption raw : MountOption.parseList(text)) {
+                MountOption option = validate(raw, allowedExtra);
+                MountOption existing = byGroup.putIfAbsent(group(option), option);
+                if (existing != null && !sameSetting(existing, option)) {
+                    throw new IllegalArgumentException("mount options `" + existing + "` and `" + option
+                            + "` conflict; keep one of them");
+                }
+            }
+        }
+        return byGroup.values().stream().map(MountOption::toString).toList();
+    }
+
     private static MountOption validate(MountOption option, Set<String> allowedExtra) {
         var spec = NfsOptionTable.find(option.name());
         if (spec.isEmpty()) {

@@ -32,16 +32,26 @@ public enum Parameter {
      */
     SUB_DIR("subDir", "${pv.metadata.name}", "a relative path; templates ${pvc.metadata.name},"
             + " ${pvc.metadata.namespace}, ${pv.metadata.name}",
-            "Directory of each volume below the share.", Values::subDirTemplate),
+            "Directory of each volume below the share, at most 64 levels deep. A volume owns its whole tree: a"
+                    + " subDir inside another volume, around one, or inside a directory gateway-csi did not make is"
+                    + " refused (FAILED_PRECONDITION). Parent directories it needs are made with mode 0755 and"
+                    + " removed with their last volume. Include ${pvc.metadata.namespace} when using"
+                    + " ${pvc.metadata.name}: claims of one name in two namespaces would otherwise share a directory.",
+            Values::subDirTemplate),
     /** NFS protocol version (nfs(5) {@code vers}). */
     NFS_VERSION("nfsVersion", "4.1", "3, 4, 4.0, 4.1 or 4.2", "NFS protocol version (mount option `vers`).",
             Values.choice("3", "4", "4.0", "4.1", "4.2")),
     /** {@code hard} retries forever; {@code soft} fails after timeo × (retrans + 1) (nfs(5)). */
     MOUNT_MODE("mountMode", "hard", "hard or soft",
-            "`hard` retries until the gateway answers; `soft` fails I/O with EIO after timeo × (retrans + 1).",
+            "`hard` retries until the gateway answers; `soft` fails I/O with EIO: through the mount helper after"
+                    + " timeo × (retrans + 1); through the kernel (Linux 6.1, measured in test/kernel) the first call"
+                    + " after the gateway falls silent fails only after about 60-90 s, later calls after about"
+                    + " timeo × (retrans + 1).",
             Values.choice("hard", "soft")),
     /** RPC timeout in deciseconds (nfs(5) {@code timeo}). */
-    TIMEO("timeo", "600", "1..6000 deciseconds", "RPC timeout in deciseconds (mount option `timeo`).",
+    TIMEO("timeo", "600", "1..6000 deciseconds", "RPC timeout in deciseconds (mount option `timeo`). The kernel"
+            + " shares one NFS client per export: a volume mounted while another of the same export is mounted gets"
+            + " that mount's timeo, retrans and nconnect (reported as the MountOptionsNotApplied event).",
             Values.integer(1, 6000)),
     /** Retries before a major timeout (nfs(5) {@code retrans}). */
     RETRANS("retrans", "2", "0..100", "Retransmissions before a major timeout (mount option `retrans`).",
@@ -50,10 +60,12 @@ public enum Parameter {
     NCONNECT("nconnect", null, "1..16", "TCP connections per mount (mount option `nconnect`).",
             Values.integer(1, 16)),
     /** Read size in bytes (nfs(5) {@code rsize}). */
-    RSIZE("rsize", null, "1024..1048576 bytes, a multiple of 1024", "Read size in bytes (mount option `rsize`).",
+    RSIZE("rsize", null, "1024..1048576 bytes, a power of two",
+            "Read size in bytes (mount option `rsize`). The kernel would round other sizes down (3072 to 2048).",
             Values.ioSize()),
     /** Write size in bytes (nfs(5) {@code wsize}). */
-    WSIZE("wsize", null, "1024..1048576 bytes, a multiple of 1024", "Write size in bytes (mount option `wsize`).",
+    WSIZE("wsize", null, "1024..1048576 bytes, a power of two",
+            "Write size in bytes (mount option `wsize`). The kernel would round other sizes down (5120 to 4096).",
             Values.ioSize()),
     /** Caching for read-mostly datasets: {@code nocto} and {@code actimeo=600}. */
     READ_ONLY_CACHE("readOnlyCache", "false", "true or false",
@@ -62,7 +74,8 @@ public enum Parameter {
             Values.bool()),
     /** RPC-with-TLS to the gateway (nfs(5) {@code xprtsec=tls}). */
     ENCRYPT_IN_TRANSIT("encryptInTransit", "false", "true or false",
-            "Encrypt NFS traffic with RPC-with-TLS (mount option `xprtsec=tls`; needs NFSv4.x and kernel support).",
+            "Encrypt NFS traffic with RPC-with-TLS (mount option `xprtsec=tls`; needs NFSv4.x, Linux 6.5 or later"
+                    + " and tlshd on the node).",
             Values.bool()),
     /** Who performs the staging mount: the kernel, the mount helper, or the kernel with fallback. */
     MOUNT_BACKEND("mountBackend", "auto", "auto, kernel or sidecar",
@@ -76,7 +89,8 @@ public enum Parameter {
             Values.choice("delete", "retain", "archive")),
     /** Mode of the volume's new directory, octal. */
     MOUNT_PERMISSIONS("mountPermissions", null, "an octal mode 0..7777 such as 0775",
-            "Mode applied to each new volume directory (octal).", Values.octalMode()),
+            "Mode applied to each new volume directory (octal); without it 0777. Parent directories a nested"
+                    + " subDir needs are always 0755.", Values.octalMode()),
     /** Extra nfs(5) options, comma-separated, merged with the StorageClass mountOptions. */
     MOUNT_OPTIONS("mountOptions", null, "comma-separated nfs(5) options such as nconnect=8,noresvport",
             "Extra mount options, validated and merged like the StorageClass `mountOptions`.",
@@ -128,11 +142,20 @@ public enum Parameter {
     /**
      * Returns the canonical form of {@code value}.
      *
+     * Values are taken as given: white space around a value and control characters anywhere (a trailing
+     * newline from a YAML block scalar) are refused, not trimmed.
+     *
      * @throws IllegalArgumentException "parameter `key` must be …, got `value`"
      */
     public String normalize(String value) {
         try {
-            return normalizer.apply(value.strip());
+            if (!value.equals(value.strip())) {
+                throw new IllegalArgumentException("white space around the value is not allowed");
+            }
+            if (value.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+                throw new IllegalArgumentException("control characters are not allowed");
+            }
+            return normalizer.apply(value);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("parameter `" + key + "` must be " + allowed + ", got `"
                     + Values.printable(value) + "`" + (e.getMessage() != null ? ": " + e.getMessage() : ""));

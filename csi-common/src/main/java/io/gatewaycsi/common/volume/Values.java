@@ -13,6 +13,8 @@ final class Values {
     private static final Pattern HOST_LABEL = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?");
     private static final Pattern IPV4 = Pattern.compile("(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})");
     private static final Pattern IPV6 = Pattern.compile("[0-9A-Fa-f:.]+");
+    /** {@code host:port} with a name or IPv4 address, or {@code [ipv6]:port}. */
+    private static final Pattern HOST_WITH_PORT = Pattern.compile("([A-Za-z0-9.-]+|\\[[0-9A-Fa-f:.]+])(:\\d{1,5})");
     private static final Pattern TEMPLATE = Pattern.compile("\\$\\{([^}]*)}");
     static final Set<String> TEMPLATE_VARIABLES = Set.of("pvc.metadata.name", "pvc.metadata.namespace",
             "pv.metadata.name");
@@ -53,7 +55,7 @@ final class Values {
     static Function<String, String> ioSize() {
         return value -> {
             int size = parseInt(value, 1024, 1048576);
-            if (size % 1024 != 0) {
+            if (Integer.bitCount(size) != 1) { // Linux rounds other sizes down to a power of two, silently
                 throw new IllegalArgumentException();
             }
             return Integer.toString(size);
@@ -74,9 +76,14 @@ final class Values {
     }
 
     static String host(String value) {
+        if (HOST_WITH_PORT.matcher(value).matches()) {
+            throw new IllegalArgumentException("a port does not belong in `server`: give the host alone and the"
+                    + " port as the mount option port= (mountOptions: port=" + value.substring(value.lastIndexOf(':') + 1)
+                    + ")");
+        }
         String host = value.startsWith("[") && value.endsWith("]") ? value.substring(1, value.length() - 1) : value;
         if (host.contains(":")) {
-            if (!IPV6.matcher(host).matches()) {
+            if (!IPV6.matcher(host).matches() || !isIpv6Literal(host)) {
                 throw new IllegalArgumentException("not an IPv6 address");
             }
             return host.toLowerCase(Locale.ROOT);
@@ -99,6 +106,14 @@ final class Values {
             }
         }
         return host.toLowerCase(Locale.ROOT);
+    }
+
+    private static boolean isIpv6Literal(String host) {
+        try {
+            return java.net.InetAddress.ofLiteral(host) instanceof java.net.Inet6Address;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
     }
 
     static String share(String value) {

@@ -31,6 +31,17 @@ public final class VolumeParameters {
     public static final String PVC_NAMESPACE = "csi.storage.k8s.io/pvc/namespace";
     /** See {@link #PVC_NAME}. */
     public static final String PV_NAME = "csi.storage.k8s.io/pv/name";
+    /**
+     * The directory of a share where gateway-csi keeps its own records (volume records, snapshots): never a
+     * volume, nor inside one.
+     */
+    public static final String RECORDS_DIR = ".gateway-csi";
+
+    /** Whether {@code subDir} (relative to the share) is {@link #RECORDS_DIR} or lies inside it. */
+    public static boolean isRecordsDir(String subDir) {
+        String relative = subDir.startsWith("/") ? subDir.substring(1) : subDir;
+        return relative.equals(RECORDS_DIR) || relative.startsWith(RECORDS_DIR + "/");
+    }
 
     private static final Pattern TEMPLATE = Pattern.compile("\\$\\{([^}]*)}");
 
@@ -75,13 +86,21 @@ public final class VolumeParameters {
                         + parameter.allowed());
             }
         }
+        if ("true".equals(explicit.get(Parameter.ENCRYPT_IN_TRANSIT)) && "3".equals(explicit.get(Parameter.NFS_VERSION))) {
+            throw new IllegalArgumentException("parameter `encryptInTransit=true` needs NFSv4 (RPC-with-TLS, mount"
+                    + " option xprtsec=tls), but `nfsVersion` is 3; use nfsVersion 4.1 or 4.2");
+        }
         return new VolumeParameters(source, explicit, metadata);
     }
 
     private static String contextSubDir(String value) {
-        String stripped = value.strip().replaceAll("/+$", "");
+        String stripped = value.replaceAll("/+$", "");
         if (stripped.isEmpty()) {
             return "";
+        }
+        if (!stripped.equals(stripped.strip())) {
+            throw new IllegalArgumentException("parameter `subDir` must be a relative path below the share, got `"
+                    + Values.printable(value) + "`: white space around the value is not allowed");
         }
         try {
             return Values.relativePath(stripped);

@@ -67,7 +67,8 @@ class VolumeParametersTest {
         "nfsVersion;4.3;parameter `nfsVersion` must be 3, 4, 4.0, 4.1 or 4.2, got `4.3`",
         "mountMode;firm;parameter `mountMode` must be hard or soft, got `firm`",
         "nconnect;17;parameter `nconnect` must be 1..16, got `17`",
-        "rsize;1000;parameter `rsize` must be 1024..1048576 bytes, a multiple of 1024, got `1000`",
+        "rsize;1000;parameter `rsize` must be 1024..1048576 bytes, a power of two, got `1000`",
+        "wsize;3072;parameter `wsize` must be 1024..1048576 bytes, a power of two, got `3072`",
         "mountBackend;fuse;parameter `mountBackend` must be auto, kernel or sidecar, got `fuse`",
         "onDelete;purge;parameter `onDelete` must be delete, retain or archive, got `purge`",
         "mountPermissions;0999;parameter `mountPermissions` must be an octal mode 0..7777 such as 0775, got `0999`",
@@ -83,6 +84,13 @@ class VolumeParametersTest {
     void badValuesAreRefusedNamingKeyValueAndWhatIsAllowed(String key, String value, String message) {
         assertThatThrownBy(() -> resolveAll(gateway(key, value)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining(message);
+    }
+
+    @Test
+    void encryptInTransitNeedsNfs4() {
+        assertThatThrownBy(() -> resolveAll(gateway("encryptInTransit", "true", "nfsVersion", "3")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("needs NFSv4");
+        assertThat(resolveAll(gateway("encryptInTransit", "true", "nfsVersion", "4.2")).asStrings()).contains("xprtsec=tls");
     }
 
     private static MountOptions resolveAll(Map<String, String> raw) {

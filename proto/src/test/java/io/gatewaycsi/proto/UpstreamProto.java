@@ -19,42 +19,48 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * The upstream CSI csi.proto, fetched at test time from the Go module that publishes it and
- * compiled with the build's own protoc. Nothing upstream is committed to this repository.
+ * An upstream .proto file (CSI's csi.proto, kubelet's plugin registration api.proto), fetched at test
+ * time from the Go module that publishes it and compiled with the build's own protoc. Nothing upstream
+ * is committed to this repository.
  *
  * <p>Reads three system properties, set by proto/pom.xml: {@code contract.protoc} (the protoc
  * executable), {@code contract.include} (the well-known .proto files) and {@code contract.work}
  * (a scratch directory).
  */
-final class UpstreamCsiProto {
+final class UpstreamProto {
 
-  static final String GO_MODULE = "github.com/container-storage-interface/spec@v1.12.0";
-  private static final String FILE = "csi.proto";
   private static final Path GO_FALLBACK = Path.of("/usr/local/go/bin/go");
   private static final Duration DEADLINE = Duration.ofMinutes(3);
   private static final Pattern DIR_IN_JSON = Pattern.compile("\"Dir\"\\s*:\\s*\"((?:[^\"\\\\]|\\\\.)*)\"");
 
-  private UpstreamCsiProto() {}
+  private UpstreamProto() {}
 
-  /** Downloads the module (or finds it in the Go module cache) and returns csi.proto's descriptor. */
-  static FileDescriptor fetchAndCompile() throws IOException, InterruptedException {
+  /**
+   * Downloads {@code goModule} ({@code path@version}; or finds it in the Go module cache) and returns
+   * the descriptor of its {@code file} (a path relative to the module's root).
+   */
+  static FileDescriptor fetchAndCompile(String goModule, String file) throws IOException, InterruptedException {
     Path work = Files.createDirectories(Path.of(requiredProperty("contract.work")));
     Path emptyDir = Files.createTempDirectory(work, "go-mod-download-");
-    Path moduleDir = downloadGoModule(emptyDir);
+    Path moduleDir = downloadGoModule(emptyDir, goModule);
     Files.delete(emptyDir);
-    Path descriptorSet = work.resolve("upstream-csi.pb");
+    Path descriptorSet = Files.createTempFile(work, "upstream-", ".pb");
     run(work, List.of(protoc().toString(),
         "--proto_path=" + moduleDir,
         "--proto_path=" + requiredProperty("contract.include"),
         "--include_imports",
         "--descriptor_set_out=" + descriptorSet,
-        FILE));
-    return buildAll(FileDescriptorSet.parseFrom(Files.readAllBytes(descriptorSet))).get(FILE);
+        file));
+    try {
+      return buildAll(FileDescriptorSet.parseFrom(Files.readAllBytes(descriptorSet))).get(file);
+    } finally {
+      Files.delete(descriptorSet);
+    }
   }
 
   /** Runs {@code go mod download -json} in an empty directory; returns the module's directory. */
-  private static Path downloadGoModule(Path emptyDir) throws IOException, InterruptedException {
-    String json = run(emptyDir, List.of(go().toString(), "mod", "download", "-json", GO_MODULE));
+  private static Path downloadGoModule(Path emptyDir, String goModule) throws IOException, InterruptedException {
+    String json = run(emptyDir, List.of(go().toString(), "mod", "download", "-json", goModule));
     Matcher dir = DIR_IN_JSON.matcher(json);
     if (!dir.find()) {
       throw new IllegalStateException("no \"Dir\" in the output of go mod download:\n" + json);
