@@ -70,13 +70,23 @@ public record MountEntry(int mountId, int parentId, int major, int minor, String
 
     /**
      * Whether this mount shows {@code other}'s tree or a part of it: same device, and a root equal to or
-     * under {@code other}'s root. A bind mount of a mount, or of a subdirectory of it, is such a mount.
+     * under {@code other}'s root. A bind mount of a mount, or of a subdirectory of it, is such a mount. For kernel
+     * NFS mounts the source must also be {@code other}'s or below it: volumes of one export share one superblock
+     * (one device), and each mount of it has a disconnected root shown as {@code /}, so only the source
+     * ({@code server:/export/vol}, which a bind mount of it keeps) tells two volumes' mounts apart.
      */
     public boolean showsPartOf(MountEntry other) {
         if (major != other.major || minor != other.minor) {
             return false;
         }
-        String base = other.root;
-        return root.equals(base) || root.startsWith(base.endsWith("/") ? base : base + "/");
+        if (isNfs() && other.isNfs() && !under(source, other.source)) {
+            return false;
+        }
+        return under(root, other.root);
+    }
+
+    /** Whether {@code path} is {@code base} or below it, as strings ({@code /a/b} is below {@code /a}, {@code /ab} is not). */
+    private static boolean under(String path, String base) {
+        return path.equals(base) || path.startsWith(base.endsWith("/") ? base : base + "/");
     }
 }

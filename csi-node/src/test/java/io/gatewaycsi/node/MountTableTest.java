@@ -87,6 +87,26 @@ class MountTableTest {
     }
 
     @Test
+    void volumesOfOneExportSharingASuperblockAreToldApartByTheirSource() {
+        // The kernel shares one NFS superblock per export (one device) and shows each mount's root as "/":
+        // as seen in test/kernel's VM with two volumes, a bind target of each, and a subdirectory bind of A.
+        MountTable table = MountTable.parse("""
+                1 1 8:1 / / rw - ext4 /dev/sda1 rw
+                2 1 0:52 / /staging/a rw - nfs4 10.213.16.2:/export/kfault-a rw,vers=4.1
+                3 1 0:52 / /staging/b rw - nfs4 10.213.16.2:/export/kfault-b rw,vers=4.1
+                4 1 0:52 / /target/a rw - nfs4 10.213.16.2:/export/kfault-a rw,vers=4.1
+                5 1 0:52 / /target/b rw - nfs4 10.213.16.2:/export/kfault-b rw,vers=4.1
+                6 1 0:52 /sub /target/a-sub rw - nfs4 10.213.16.2:/export/kfault-a/sub rw,vers=4.1
+                7 1 0:52 / /target/ab rw - nfs4 10.213.16.2:/export/kfault-ab rw,vers=4.1
+                """);
+
+        assertThat(table.bindMountsOf(table.byId(2).orElseThrow())).extracting(MountEntry::mountId)
+                .containsExactly(4, 6);
+        assertThat(table.bindMountsOf(table.byId(3).orElseThrow())).extracting(MountEntry::mountId)
+                .containsExactly(5);
+    }
+
+    @Test
     void decodesOctalEscapesInPathsFromRealLines() throws IOException {
         // Captured on this machine: bind mounts at "tgt dir", "tab<TAB>here", "back\slash", "nl/x<NEWLINE>y".
         MountTable table = MountTable.parse(resource("mountinfo-escapes-propagation.txt"));
