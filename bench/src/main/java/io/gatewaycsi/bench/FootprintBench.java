@@ -260,10 +260,7 @@ final class FootprintBench {
 
     /** The library a class comes from, by package. */
     private static String library(String className) {
-        if (className.startsWith("io.grpc.netty.shaded.")) {
-            return "netty (grpc-netty-shaded)";
-        }
-        for (String[] prefix : new String[][] {{"io.grpc.", "gRPC"}, {"com.google.protobuf.", "protobuf"},
+        for (String[] prefix : new String[][] {{"io.netty.", "netty"}, {"io.grpc.", "gRPC"}, {"com.google.protobuf.", "protobuf"},
                 {"com.google.", "other com.google (guava, gson…)"}, {"io.gatewaycsi.", "gateway-csi (incl. generated CSI stubs)"},
                 {"picocli.", "picocli"}, {"io.fabric8.", "fabric8"}, {"io.prometheus.", "prometheus"},
                 {"com.fasterxml.", "jackson"}, {"org.cryptomator.", "jfuse"}, {"java.", "JDK"}, {"javax.", "JDK"},

@@ -41,14 +41,22 @@ class DockerfileTest {
     @Test
     void theRuntimeStageIsDebianBookwormWithTheDriversLibraries() throws IOException {
         List<String> from = lines().stream().filter(l -> l.startsWith("FROM ")).toList();
-        // Pinned by digest (the Dockerfile says how to move them); test/image/build makes stand-ins under these.
-        assertThat(from).hasSize(2);
+        // The two images it builds from are pinned by digest (the Dockerfile says how to move them;
+        // test/image/build makes stand-ins under these); the nfs stage and the image build on the base stage.
+        assertThat(from).hasSize(4);
         assertThat(from.get(0)).matches("FROM eclipse-temurin:25-jdk-noble@sha256:[0-9a-f]{64} AS build");
-        assertThat(from.get(1)).matches("FROM debian:bookworm-slim@sha256:[0-9a-f]{64}");
-        String install = lines().stream().filter(l -> l.contains("apt-get install")).findFirst().orElseThrow();
-        // libnfs.so.13 (nfs-client), libfuse3.so.3 (mount helper), mount.nfs (node plugin), mount/umount.
-        assertThat(install.split("\\s+")).contains("nfs-common", "libnfs13", "fuse3", "libfuse3-3", "util-linux",
-                "netbase", "--no-install-recommends");
+        assertThat(from.get(1)).matches("FROM debian:bookworm-slim@sha256:[0-9a-f]{64} AS base");
+        assertThat(from.subList(2, 4)).containsExactly("FROM base AS nfs", "FROM base");
+        List<String> installs = lines().stream().filter(l -> l.contains("apt-get install")).toList();
+        assertThat(installs).hasSize(2);
+        // libnfs.so.13 (nfs-client), libfuse3.so.3 (mount helper), mount/umount, /etc/protocols and /etc/services.
+        assertThat(installs.get(0).split("\\s+")).contains("libnfs13", "fuse3", "libfuse3-3", "util-linux",
+                "netbase", "--no-install-recommends").doesNotContain("nfs-common");
+        // nfs-common only in the nfs stage, which the image takes mount.nfs and rpc.statd from.
+        assertThat(installs.get(1).split("\\s+")).contains("nfs-common", "--no-install-recommends");
+        String dockerfile = String.join("\n", lines());
+        assertThat(dockerfile).contains("COPY --from=nfs /out/ /").contains("/usr/sbin/mount.nfs ")
+                .contains("/usr/sbin/rpc.statd").contains("/etc/netconfig");
         assertThat(lines()).contains("USER 65532:65532");
     }
 

@@ -28,7 +28,7 @@ public final class GatewayCsi implements Runnable {
      * then loads about 100 JFR classes (1.5 MiB of an idle node plugin's RSS, bench/RESULTS.md, benchmark 5)
      * for events nobody records. An operator's own {@code -D} setting wins.
      */
-    static final String NETTY_JFR_PROPERTY = "io.grpc.netty.shaded.io.netty.jfr.enabled";
+    static final String NETTY_JFR_PROPERTY = "io.netty.jfr.enabled";
 
     /** Runs the command line and exits with its code. */
     public static void main(String[] args) {

@@ -3,6 +3,7 @@ package io.gatewaycsi.common;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.time.Instant;
+import java.util.List;
 import java.util.Locale;
 import java.util.logging.ConsoleHandler;
 import java.util.logging.Formatter;
@@ -16,6 +17,9 @@ import java.util.logging.Logger;
  * {@code ts=<ISO-8601 UTC> level=<level> logger=<name> <message>}, where the message is a {@link LogLine}.
  */
 public final class LogSetup {
+
+    /** gRPC's and netty's loggers, held so the levels set on them stay (java.util.logging keeps loggers weakly). */
+    private static final List<Logger> LIBRARY_LOGGERS = List.of(Logger.getLogger("io.grpc"), Logger.getLogger("io.netty"));
 
     private LogSetup() {
     }
@@ -38,7 +42,10 @@ public final class LogSetup {
         root.addHandler(handler);
         root.setLevel(julLevel);
         // gRPC and netty are chatty at FINE; their warnings still reach the log.
-        Logger.getLogger("io.grpc").setLevel(julLevel.intValue() < Level.INFO.intValue() ? Level.INFO : julLevel);
+        Level libraries = julLevel.intValue() < Level.INFO.intValue() ? Level.INFO : julLevel;
+        for (Logger logger : LIBRARY_LOGGERS) {
+            logger.setLevel(libraries);
+        }
     }
 
     /** Maps a log level flag value to its java.util.logging level. */

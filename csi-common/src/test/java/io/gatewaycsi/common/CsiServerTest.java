@@ -72,7 +72,7 @@ class CsiServerTest {
      */
     @Test
     void aUnixSocketConnectionAsksForNoOptionUnixSocketsLack() throws IOException {
-        Logger bootstrap = Logger.getLogger("io.grpc.netty.shaded.io.netty.bootstrap");
+        Logger bootstrap = Logger.getLogger("io.netty.bootstrap");
         List<LogRecord> warnings = new CopyOnWriteArrayList<>();
         Handler capture = new Handler() {
             @Override
