@@ -73,6 +73,7 @@ gw_init() {
     GW_WG_KEY=$GATEWAY_STATE_DIR/gateway.key
     GW_WG_CLIENT_KEY=$GATEWAY_STATE_DIR/client.key
     GW_WG_PSK=$GATEWAY_STATE_DIR/preshared.key
+    GW_WG_CLIENT2_KEY=$GATEWAY_STATE_DIR/client2.key
 }
 
 # Absolute, and safe to put inside a double-quoted ganesha config string.
@@ -117,6 +118,8 @@ gw_init_network() {
     GATEWAY_WIREGUARD_SUBNET=${GATEWAY_WIREGUARD_SUBNET:-10.213.200.0/30}
     GATEWAY_WIREGUARD_PORT=${GATEWAY_WIREGUARD_PORT:-51820}
     GATEWAY_WIREGUARD_PSK=${GATEWAY_WIREGUARD_PSK:-0}
+    GATEWAY_WIREGUARD_CLIENTS=${GATEWAY_WIREGUARD_CLIENTS:-1}
+    [[ $GATEWAY_WIREGUARD_CLIENTS == 1 || $GATEWAY_WIREGUARD_CLIENTS == 2 ]] || gw_die "GATEWAY_WIREGUARD_CLIENTS must be 1 or 2"
     [[ $GATEWAY_WIREGUARD_PSK == 0 || $GATEWAY_WIREGUARD_PSK == 1 ]] || gw_die "GATEWAY_WIREGUARD_PSK must be 0 or 1"
     [[ $GATEWAY_WIREGUARD_PORT =~ ^[1-9][0-9]{0,4}$ ]] && ((GATEWAY_WIREGUARD_PORT <= 65535)) ||
         gw_die "GATEWAY_WIREGUARD_PORT must be a UDP port 1..65535"
@@ -126,6 +129,9 @@ gw_init_network() {
     wg_net=$((wg_net & 0xfffffffc))
     GW_WG_ADDR=$(gw_int_to_ip $((wg_net + 1)))
     GW_WG_CLIENT_ADDR=$(gw_int_to_ip $((wg_net + 2)))
+    # A second client (GATEWAY_WIREGUARD_CLIENTS=2, e.g. a controller in a namespace of its own): .3, a /32 on
+    # a point-to-point tunnel, where the /30's broadcast address means nothing.
+    GW_WG_CLIENT2_ADDR=$(gw_int_to_ip $((wg_net + 3)))
     GATEWAY_WIREGUARD_SUBNET=$(gw_int_to_ip "$wg_net")/30
     # The address NFS clients use: inside the tunnel in WireGuard mode, else the veth end.
     if [[ $GATEWAY_WIREGUARD == 1 ]]; then GW_NFS_ADDR=$GW_WG_ADDR; else GW_NFS_ADDR=$GW_ADDR; fi
