@@ -661,6 +661,11 @@ class ChartRenderTest {
                 "/persistentvolumeclaims: get,list,update,watch",
                 "storage.k8s.io/storageclasses: get,list,watch",
                 "/events: create,list,patch,update,watch")));
+        if (requireContainer(controllerPod, "controller").getArgs().contains("--controller-wireguard=auto")) {
+            // controller.wireguard: the provisioner reads the Secrets StorageClasses name for CreateVolume and
+            // DeleteVolume (the controller's WireGuard keys), nothing more.
+            expected.get("provisioner").add("/secrets: get");
+        }
         if (snapshots) {
             expected.get("provisioner").addAll(List.of(
                     "snapshot.storage.k8s.io/volumesnapshots: get,list,update,watch",
