@@ -110,8 +110,15 @@ class WireGuardIT {
         return Map.of("wireguardPrivateKey", privateKey(), "wireguardAddress", gateway.printed("WIREGUARD_ADDRESS"));
     }
 
+    /** The node plugin's metrics address (a free loopback port). */
+    int metricsPort;
+
     NodeRig rig(TestGateway on) throws Exception {
-        NodeRig rig = new NodeRig(dir.resolve("node"), on, "--wireguard-handshake-timeout", "15");
+        try (java.net.ServerSocket free = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            metricsPort = free.getLocalPort();
+        }
+        NodeRig rig = new NodeRig(dir.resolve("node"), on, "--wireguard-handshake-timeout", "15",
+                "--metrics-address", "127.0.0.1:" + metricsPort);
         closing.add(rig);
         return rig;
     }
@@ -170,6 +177,15 @@ class WireGuardIT {
         }
     }
 
+    /** The node plugin's Prometheus text. */
+    String scrape() throws Exception {
+        java.net.http.HttpResponse<String> response = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + metricsPort + "/metrics"))
+                        .timeout(java.time.Duration.ofSeconds(30)).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        return response.body();
+    }
+
     static boolean isWireGuard(String packet) {
         return packet.contains(" UDP") && packet.matches(".*\\.51820[: ].*");
     }
@@ -217,6 +233,14 @@ class WireGuardIT {
                 stageRequest(volume.getVolumeId(), staging, volume.getVolumeContextMap(), secrets)));
         assertThat(linkExists(interfaceName)).as("the tunnel interface is up").isTrue();
         rig.publish(volume.getVolumeId(), staging, target);
+
+        String metrics = scrape();
+        assertThat(metrics).as("tunnel metrics, labelled by interface and the gateway's public key")
+                .containsPattern("gatewaycsi_tunnel_latest_handshake_age_seconds\\{interface=\"" + interfaceName
+                        + "\",peer=\"[^\"]+\"} [0-9]")
+                .contains("gatewaycsi_tunnel_received_bytes_total{interface=\"" + interfaceName)
+                .contains("gatewaycsi_tunnel_sent_bytes_total{interface=\"" + interfaceName)
+                .doesNotContain(privateKey());
 
         byte[] checkpoint = new byte[4 * 1024 * 1024 + 17];
         new Random(21).nextBytes(checkpoint);
