@@ -341,6 +341,68 @@ class WireGuardIT {
     }
 
     @Test
+    void aRotatedKeyTakesEffectAtTheNextStageWhileTheStagedVolumeKeepsServing() throws Exception {
+        NodeRig rig = rig(gateway);
+        Map<String, String> context = parameters("wg-rotate");
+        Files.createDirectories(gateway.local("/wg-rotate"));
+        Path stagingA = Files.createDirectories(dir.resolve("node/staging-a"));
+        Path targetA = dir.resolve("node/target-a");
+        Map<String, String> before = secrets();
+        rig.untilOk("NodeStageVolume a", java.time.Duration.ofSeconds(120), n -> n.nodeStageVolume(
+                stageRequest("vol-rotate-a", stagingA, context, before)));
+        rig.publish("vol-rotate-a", stagingA, targetA);
+        Files.writeString(targetA.resolve("before.txt"), "old key");
+
+        // The gateway's operator swaps this peer's key for a new one (same tunnel address).
+        String newKey = runOut("wg", "genkey").strip();
+        String newPublic = runIn(newKey + "\n", "wg", "pubkey").strip();
+        String gw = "gwwg-ns";
+        String oldPublic = runIn(before.get("wireguardPrivateKey") + "\n", "wg", "pubkey").strip();
+        try {
+            assertThat(run("ip", "netns", "exec", gw, "wg", "set", "gwwg-w", "peer", oldPublic, "remove")).isZero();
+            assertThat(run("ip", "netns", "exec", gw, "wg", "set", "gwwg-w", "peer", newPublic, "allowed-ips",
+                    gateway.printed("WIREGUARD_ADDRESS"))).isZero();
+            Map<String, String> after = Map.of("wireguardPrivateKey", newKey, "wireguardAddress",
+                    gateway.printed("WIREGUARD_ADDRESS"));
+            Path stagingB = Files.createDirectories(dir.resolve("node/staging-b"));
+            rig.untilOk("NodeStageVolume b with the new key", java.time.Duration.ofSeconds(120), n ->
+                    n.nodeStageVolume(stageRequest("vol-rotate-b", stagingB, context, after)));
+            assertThat(runOut("wg", "show", interfaceName, "public-key").strip()).as("the interface has the new key")
+                    .isEqualTo(newPublic);
+            // The volume staged before the rotation is served over the same, reconfigured interface.
+            assertThat(Files.readString(targetA.resolve("before.txt"))).isEqualTo("old key");
+            Files.writeString(targetA.resolve("after.txt"), "new key");
+            assertThat(Files.readString(gateway.local("/wg-rotate/after.txt"))).isEqualTo("new key");
+            rig.unpublish("vol-rotate-a", targetA);
+            rig.unstage("vol-rotate-a", stagingA);
+            assertThat(linkExists(interfaceName)).as("kept for the other volume of the peer").isTrue();
+            rig.unstage("vol-rotate-b", stagingB);
+            assertThat(linkExists(interfaceName)).as("gone after the last unstage of the peer").isFalse();
+        } finally {
+            // The gateway as the other tests expect it.
+            run("ip", "netns", "exec", gw, "wg", "set", "gwwg-w", "peer", newPublic, "remove");
+            run("ip", "netns", "exec", gw, "wg", "set", "gwwg-w", "peer", oldPublic, "allowed-ips",
+                    gateway.printed("WIREGUARD_ADDRESS"));
+        }
+    }
+
+    static String runOut(String... argv) throws Exception {
+        return runIn(null, argv);
+    }
+
+    static String runIn(String stdin, String... argv) throws Exception {
+        Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
+        try (var in = p.getOutputStream()) {
+            if (stdin != null) {
+                in.write(stdin.getBytes());
+            }
+        }
+        String out = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        return out;
+    }
+
+    @Test
     void aTunnelThatCannotBeEstablishedIsUnavailableNamingTheCauseAndLeavesNothing() throws Exception {
         NodeRig rig = rig(gateway);
         Map<String, String> context = parameters("wg-wrong");
