@@ -117,8 +117,10 @@ class WireGuardIT {
         try (java.net.ServerSocket free = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             metricsPort = free.getLocalPort();
         }
-        NodeRig rig = new NodeRig(dir.resolve("node"), on, "--wireguard-handshake-timeout", "15",
-                "--metrics-address", "127.0.0.1:" + metricsPort);
+        // wireguard-go even where the kernel has WireGuard: the userspace tunnel is the one whose process must
+        // outlive the node plugin (this kernel has no WireGuard anyway).
+        NodeRig rig = new NodeRig(dir.resolve("node"), on, "--wireguard", "wireguard-go",
+                "--wireguard-handshake-timeout", "15", "--metrics-address", "127.0.0.1:" + metricsPort);
         closing.add(rig);
         return rig;
     }
@@ -126,7 +128,7 @@ class WireGuardIT {
     ControllerGrpc.ControllerBlockingStub controller() throws Exception {
         Path socket = dir.resolve("controller.sock");
         DriverProcess controller = DriverProcess.start(socket, dir.resolve("controller.log"), -1, "controller",
-                "--endpoint", "unix://" + socket, "--controller-wireguard", "auto", "--controller-wireguard-state-dir",
+                "--endpoint", "unix://" + socket, "--controller-wireguard", "wireguard-go", "--controller-wireguard-state-dir",
                 dir.resolve("controller-tunnels").toString());
         closing.add(controller);
         ManagedChannel channel = controller.channel();
