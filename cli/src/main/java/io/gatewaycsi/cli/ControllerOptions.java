@@ -5,7 +5,9 @@ import io.gatewaycsi.controller.ControllerService;
 import io.gatewaycsi.controller.GatewaySessions;
 import io.gatewaycsi.nfs.NfsClient;
 import io.gatewaycsi.nfs.NfsSessionOptions;
+import io.gatewaycsi.common.wireguard.TunnelMetrics;
 import io.gatewaycsi.common.wireguard.Tunnels;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -74,11 +76,18 @@ final class ControllerOptions {
                 .withMaxContexts(RPC_THREADS), Set.copyOf(gateways));
     }
 
-    /** The Controller service over {@code sessions}, with {@code defaults} for missing parameters. */
+    /**
+     * The Controller service over {@code sessions}, with {@code defaults} for missing parameters; its tunnels'
+     * metrics go to {@code tunnelMetrics} when given (not in {@code all}, where the node plugin's have the names).
+     */
     ControllerService service(GatewaySessions sessions, Set<String> allowedMountOptions, Map<String, String> defaults,
-                              EventRecorder events) {
+                              EventRecorder events, PrometheusRegistry tunnelMetrics) {
         try {
-            return new ControllerService(sessions, allowedMountOptions, defaults, events, tunnels());
+            Optional<Tunnels> tunnels = tunnels();
+            if (tunnelMetrics != null) {
+                tunnels.ifPresent(t -> TunnelMetrics.register(tunnelMetrics, t));
+            }
+            return new ControllerService(sessions, allowedMountOptions, defaults, events, tunnels);
         } catch (IOException e) {
             throw new java.io.UncheckedIOException("cannot set up WireGuard tunnels in " + wireguardStateDir, e);
         }

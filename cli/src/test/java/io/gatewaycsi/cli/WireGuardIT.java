@@ -125,10 +125,16 @@ class WireGuardIT {
         return rig;
     }
 
+    /** The controller's metrics address (a free loopback port). */
+    int controllerMetricsPort;
+
     ControllerGrpc.ControllerBlockingStub controller() throws Exception {
         Path socket = dir.resolve("controller.sock");
+        try (java.net.ServerSocket free = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            controllerMetricsPort = free.getLocalPort();
+        }
         DriverProcess controller = DriverProcess.start(socket, dir.resolve("controller.log"), -1, "controller",
-                "--endpoint", "unix://" + socket, "--controller-wireguard", "wireguard-go", "--controller-wireguard-state-dir",
+                "--metrics-address", "127.0.0.1:" + controllerMetricsPort, "--endpoint", "unix://" + socket, "--controller-wireguard", "wireguard-go", "--controller-wireguard-state-dir",
                 dir.resolve("controller-tunnels").toString());
         closing.add(controller);
         ManagedChannel channel = controller.channel();
@@ -179,10 +185,10 @@ class WireGuardIT {
         }
     }
 
-    /** The node plugin's Prometheus text. */
-    String scrape() throws Exception {
+    /** The Prometheus text served on a loopback port. */
+    static String scrape(int port) throws Exception {
         java.net.http.HttpResponse<String> response = java.net.http.HttpClient.newHttpClient().send(
-                java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + metricsPort + "/metrics"))
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + "/metrics"))
                         .timeout(java.time.Duration.ofSeconds(30)).build(),
                 java.net.http.HttpResponse.BodyHandlers.ofString());
         return response.body();
@@ -226,6 +232,8 @@ class WireGuardIT {
                 .addVolumeCapabilities(NodeRig.RWX).putAllParameters(parameters("wg-lifecycle"))
                 .putAllSecrets(secrets()).build()).getVolume();
         assertThat(gateway.local("/wg-lifecycle")).isDirectory();
+        assertThat(scrape(controllerMetricsPort)).as("the controller's tunnel metrics")
+                .contains("gatewaycsi_tunnel_sent_bytes_total{interface=\"" + interfaceName).doesNotContain(privateKey());
 
         Path staging = dir.resolve("node/staging");
         Path target = dir.resolve("node/target");
@@ -236,7 +244,7 @@ class WireGuardIT {
         assertThat(linkExists(interfaceName)).as("the tunnel interface is up").isTrue();
         rig.publish(volume.getVolumeId(), staging, target);
 
-        String metrics = scrape();
+        String metrics = scrape(metricsPort);
         assertThat(metrics).as("tunnel metrics, labelled by interface and the gateway's public key")
                 .containsPattern("gatewaycsi_tunnel_latest_handshake_age_seconds\\{interface=\"" + interfaceName
                         + "\",peer=\"[^\"]+\"} [0-9]")
