@@ -36,6 +36,8 @@ gw_package_of() {
         nfs-ls | nfs-cp) echo "libnfs-utils" ;;
         rpcbind) echo "rpcbind" ;;
         ip) echo "iproute2" ;;
+        wireguard-go) echo "wireguard-go" ;;
+        wg) echo "wireguard-tools" ;;
         *) echo "util-linux / coreutils" ;;
     esac
 }
@@ -64,6 +66,14 @@ gw_init() {
     GW_ENV_FILE=$GATEWAY_STATE_DIR/gateway.env
     GW_INSTANCE_FILE=$GATEWAY_STATE_DIR/instance.env
     GW_DEFAULT_EXPORT=$GATEWAY_STATE_DIR/export
+    # WireGuard mode: the tunnel interface inside the namespace, wireguard-go's pid file, the key files.
+    GW_WG_IF=${GATEWAY_NAME}-w
+    GW_WG_PIDFILE=$GATEWAY_STATE_DIR/wireguard-go.pid
+    GW_WG_LOG=$GATEWAY_STATE_DIR/wireguard-go.log
+    GW_WG_KEY=$GATEWAY_STATE_DIR/gateway.key
+    GW_WG_CLIENT_KEY=$GATEWAY_STATE_DIR/client.key
+    GW_WG_PSK=$GATEWAY_STATE_DIR/preshared.key
+    GW_WG_CLIENT2_KEY=$GATEWAY_STATE_DIR/client2.key
 }
 
 # Absolute, and safe to put inside a double-quoted ganesha config string.
@@ -101,6 +111,30 @@ gw_init_network() {
     GW_HOST_ADDR=$(gw_int_to_ip $((net + 1)))
     GW_ADDR=$(gw_int_to_ip $((net + 2)))
     GATEWAY_SUBNET=$GW_NET/$GW_PREFIX
+
+    # WireGuard mode: NFS only inside a tunnel whose gateway end is .1 and client end .2 of the /30.
+    GATEWAY_WIREGUARD=${GATEWAY_WIREGUARD:-0}
+    [[ $GATEWAY_WIREGUARD == 0 || $GATEWAY_WIREGUARD == 1 ]] || gw_die "GATEWAY_WIREGUARD must be 0 or 1"
+    GATEWAY_WIREGUARD_SUBNET=${GATEWAY_WIREGUARD_SUBNET:-10.213.200.0/30}
+    GATEWAY_WIREGUARD_PORT=${GATEWAY_WIREGUARD_PORT:-51820}
+    GATEWAY_WIREGUARD_PSK=${GATEWAY_WIREGUARD_PSK:-0}
+    GATEWAY_WIREGUARD_CLIENTS=${GATEWAY_WIREGUARD_CLIENTS:-1}
+    [[ $GATEWAY_WIREGUARD_CLIENTS == 1 || $GATEWAY_WIREGUARD_CLIENTS == 2 ]] || gw_die "GATEWAY_WIREGUARD_CLIENTS must be 1 or 2"
+    [[ $GATEWAY_WIREGUARD_PSK == 0 || $GATEWAY_WIREGUARD_PSK == 1 ]] || gw_die "GATEWAY_WIREGUARD_PSK must be 0 or 1"
+    [[ $GATEWAY_WIREGUARD_PORT =~ ^[1-9][0-9]{0,4}$ ]] && ((GATEWAY_WIREGUARD_PORT <= 65535)) ||
+        gw_die "GATEWAY_WIREGUARD_PORT must be a UDP port 1..65535"
+    local wg_addr=${GATEWAY_WIREGUARD_SUBNET%/*} wg_net
+    [[ $GATEWAY_WIREGUARD_SUBNET == */30 ]] || gw_die "GATEWAY_WIREGUARD_SUBNET must be an IPv4 /30"
+    wg_net=$(gw_ip_to_int "$wg_addr") || gw_die "GATEWAY_WIREGUARD_SUBNET '$GATEWAY_WIREGUARD_SUBNET': bad IPv4 address"
+    wg_net=$((wg_net & 0xfffffffc))
+    GW_WG_ADDR=$(gw_int_to_ip $((wg_net + 1)))
+    GW_WG_CLIENT_ADDR=$(gw_int_to_ip $((wg_net + 2)))
+    # A second client (GATEWAY_WIREGUARD_CLIENTS=2, e.g. a controller in a namespace of its own): .3, a /32 on
+    # a point-to-point tunnel, where the /30's broadcast address means nothing.
+    GW_WG_CLIENT2_ADDR=$(gw_int_to_ip $((wg_net + 3)))
+    GATEWAY_WIREGUARD_SUBNET=$(gw_int_to_ip "$wg_net")/30
+    # The address NFS clients use: inside the tunnel in WireGuard mode, else the veth end.
+    if [[ $GATEWAY_WIREGUARD == 1 ]]; then GW_NFS_ADDR=$GW_WG_ADDR; else GW_NFS_ADDR=$GW_ADDR; fi
 }
 
 gw_ip_to_int() {
@@ -243,9 +277,11 @@ gw_teardown() {
         done
     fi
     gw_stop_pid "$(gw_read_pid "$GW_RPCBIND_PIDFILE")" rpcbind rpcbind
+    gw_stop_pid "$(gw_read_pid "$GW_WG_PIDFILE")" wireguard-go wireguard-go
     if gw_netns_exists; then
         for pid in $(ip netns pids "$GW_NETNS" 2>/dev/null); do
             gw_stop_pid "$pid" rpcbind "stray rpcbind"
+            gw_stop_pid "$pid" wireguard-go "stray wireguard-go"
         done
         pid=$(ip netns pids "$GW_NETNS" 2>/dev/null | tr '\n' ' ')
         [[ -z $pid ]] || gw_log "warning: processes not started by these scripts remain in $GW_NETNS: $pid"

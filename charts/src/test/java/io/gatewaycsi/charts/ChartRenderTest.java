@@ -180,10 +180,10 @@ class ChartRenderTest {
             assertThat(context.getReadOnlyRootFilesystem()).as("%s readOnlyRootFilesystem", container.getName())
                     .isTrue();
             assertThat(context.getCapabilities().getDrop()).as("%s drops", container.getName()).containsExactly("ALL");
-            if (container == controller && reservedSourcePort(set)) {
-                // The one exception (controller.reservedSourcePort): NET_BIND_SERVICE alone, which Kubernetes
-                // grants only to root.
-                assertThat(context.getCapabilities().getAdd()).containsExactly("NET_BIND_SERVICE");
+            if (container == controller && !addedCapabilities(set).isEmpty()) {
+                // The two exceptions (controller.reservedSourcePort, controller.wireguard): NET_BIND_SERVICE or
+                // NET_ADMIN alone, which Kubernetes grants only to root.
+                assertThat(context.getCapabilities().getAdd()).isEqualTo(addedCapabilities(set));
                 assertThat(context.getRunAsUser()).isZero();
                 assertThat(context.getRunAsNonRoot()).isFalse();
                 continue;
@@ -205,14 +205,27 @@ class ChartRenderTest {
         return set.label().equals("test values/reserved-source-port.yaml");
     }
 
+    /** The value sets that turn controller.wireguard on (test values/wireguard.yaml). */
+    private static boolean wireguard(Renders.ValueSet set) {
+        return set.label().equals("test values/wireguard.yaml");
+    }
+
+    /** The capabilities the controller container may add in {@code set}: none but what a value asks for. */
+    private static List<String> addedCapabilities(Renders.ValueSet set) {
+        return reservedSourcePort(set) ? List.of("NET_BIND_SERVICE") : wireguard(set) ? List.of("NET_ADMIN") : List.of();
+    }
+
     @Test
     void aReservedSourcePortIsAskedForExplicitly() {
         List<Renders.ValueSet> sets = Renders.valueSets();
         assertThat(sets).filteredOn(ChartRenderTest::reservedSourcePort).hasSize(1);
+        assertThat(sets).filteredOn(ChartRenderTest::wireguard).hasSize(1);
         for (Renders.ValueSet set : sets) {
             Container controller = requireContainer(pod(Renders.render(set).controller()), "controller");
             assertThat(Optional.ofNullable(controller.getSecurityContext().getCapabilities().getAdd()).orElse(List.of()))
-                    .as(set.label()).isEqualTo(reservedSourcePort(set) ? List.of("NET_BIND_SERVICE") : List.of());
+                    .as(set.label()).isEqualTo(addedCapabilities(set));
+            assertThat(controller.getArgs().contains("--controller-wireguard=auto")).as(set.label())
+                    .isEqualTo(wireguard(set));
         }
     }
 
@@ -648,6 +661,11 @@ class ChartRenderTest {
                 "/persistentvolumeclaims: get,list,update,watch",
                 "storage.k8s.io/storageclasses: get,list,watch",
                 "/events: create,list,patch,update,watch")));
+        if (requireContainer(controllerPod, "controller").getArgs().contains("--controller-wireguard=auto")) {
+            // controller.wireguard: the provisioner reads the Secrets StorageClasses name for CreateVolume and
+            // DeleteVolume (the controller's WireGuard keys), nothing more.
+            expected.get("provisioner").add("/secrets: get");
+        }
         if (snapshots) {
             expected.get("provisioner").addAll(List.of(
                     "snapshot.storage.k8s.io/volumesnapshots: get,list,update,watch",

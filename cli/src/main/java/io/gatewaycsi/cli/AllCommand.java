@@ -77,7 +77,7 @@ final class AllCommand implements Callable<Integer> {
         return Serving.serve(List.of(
                 new Serving.Listener(node.mountHelperEndpoint, List.of(helper)),
                 new Serving.Listener(common.endpoint, List.of(identity,
-                        controller.service(sessions, common.allowedMountOptions(), defaults, observability.events),
+                        controller.service(sessions, common.allowedMountOptions(), defaults, observability.events, null),
                         built.service()))),
                 observability.rpcMetrics,
                 () -> {

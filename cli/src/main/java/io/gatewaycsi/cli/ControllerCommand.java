@@ -36,7 +36,7 @@ final class ControllerCommand implements Callable<Integer> {
         HealthServer health = common.health();
         return Serving.serve(List.of(new Serving.Listener(common.endpoint,
                 List.of(identity, controller.service(sessions, common.allowedMountOptions(), Map.of(),
-                        observability.events)))), observability.rpcMetrics, () -> {
+                        observability.events, observability.registry)))), observability.rpcMetrics, () -> {
                             if (health != null) {
                                 health.close();
                             }

@@ -5,7 +5,13 @@ import io.gatewaycsi.controller.ControllerService;
 import io.gatewaycsi.controller.GatewaySessions;
 import io.gatewaycsi.nfs.NfsClient;
 import io.gatewaycsi.nfs.NfsSessionOptions;
+import io.gatewaycsi.common.wireguard.TunnelMetrics;
+import io.gatewaycsi.common.wireguard.Tunnels;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -39,6 +45,28 @@ final class ControllerOptions {
                     + " link-local addresses).")
     List<String> gateways = List.of();
 
+    @Option(names = "--controller-wireguard", paramLabel = "off|auto|wireguard-go", defaultValue = "off",
+            description = "Reach gateways whose StorageClass names a WireGuard peer through a tunnel in the"
+                    + " controller's own network namespace (needs CAP_NET_ADMIN there): `auto` uses kernel WireGuard"
+                    + " where it can and wireguard-go elsewhere; `off` refuses such StorageClasses"
+                    + " (default: ${DEFAULT-VALUE}).")
+    String wireguard;
+
+    @Option(names = "--controller-wireguard-state-dir", paramLabel = "DIR", defaultValue = "/run/gateway-csi/controller-tunnels",
+            description = "Where the controller records its tunnels (default: ${DEFAULT-VALUE}).")
+    Path wireguardStateDir;
+
+    /** The controller's tunnels, or none with --wireguard=off. */
+    Optional<Tunnels> tunnels() throws IOException {
+        return switch (wireguard) {
+            case "off" -> Optional.empty();
+            case "auto", "wireguard-go" -> Optional.of(new Tunnels(wireguardStateDir, Duration.ofSeconds(10),
+                    Duration.ofSeconds(20), wireguard.equals("auto")));
+            default -> throw new IllegalArgumentException("--controller-wireguard must be off, auto or wireguard-go, got `"
+                    + wireguard + "`");
+        };
+    }
+
     /** The gateway sessions these flags describe. */
     GatewaySessions sessions() {
         return new GatewaySessions(NfsClient.libnfs(), NfsSessionOptions.defaults()
@@ -48,9 +76,20 @@ final class ControllerOptions {
                 .withMaxContexts(RPC_THREADS), Set.copyOf(gateways));
     }
 
-    /** The Controller service over {@code sessions}, with {@code defaults} for missing parameters. */
+    /**
+     * The Controller service over {@code sessions}, with {@code defaults} for missing parameters; its tunnels'
+     * metrics go to {@code tunnelMetrics} when given (not in {@code all}, where the node plugin's have the names).
+     */
     ControllerService service(GatewaySessions sessions, Set<String> allowedMountOptions, Map<String, String> defaults,
-                              EventRecorder events) {
-        return new ControllerService(sessions, allowedMountOptions, defaults, events);
+                              EventRecorder events, PrometheusRegistry tunnelMetrics) {
+        try {
+            Optional<Tunnels> tunnels = tunnels();
+            if (tunnelMetrics != null) {
+                tunnels.ifPresent(t -> TunnelMetrics.register(tunnelMetrics, t));
+            }
+            return new ControllerService(sessions, allowedMountOptions, defaults, events, tunnels);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot set up WireGuard tunnels in " + wireguardStateDir, e);
+        }
     }
 }

@@ -60,6 +60,11 @@ final class DoctorCommand implements Callable<Integer> {
             description = "Deadline of the gateway check, in seconds (default: ${DEFAULT-VALUE}).")
     int timeoutSeconds;
 
+    @Option(names = "--state-dir", paramLabel = "DIR", defaultValue = "/var/lib/gateway-csi/node",
+            description = "The node plugin's state directory: a WireGuard tunnel it recorded to the gateway is checked"
+                    + " too (handshake, route, MTU) (default: ${DEFAULT-VALUE}).")
+    java.nio.file.Path stateDir;
+
     @Override
     public Integer call() {
         int split = gateway.indexOf(":/");
@@ -86,15 +91,18 @@ final class DoctorCommand implements Callable<Integer> {
                 + ", mountBackend " + mountBackend + ")?");
         out.println();
         Doctor.Report report = new Doctor(Doctor.Host.real(), NfsClient.libnfs()).run(request);
-        for (Doctor.Check check : report.checks()) {
+        List<Doctor.Check> checks = new ArrayList<>(TunnelDoctor.check(stateDir, server));
+        boolean tunnelOk = checks.stream().allMatch(Doctor.Check::ok);
+        checks.addAll(report.checks());
+        for (Doctor.Check check : checks) {
             out.printf("%s %-17s %s%n", check.ok() ? "[ ok ]" : "[FAIL]", check.name(), check.detail());
             if (!check.ok() && !check.fix().isEmpty()) {
                 out.printf("       %-17s %s%n", "fix:", check.fix());
             }
         }
         out.println();
-        out.println("verdict: " + report.verdict());
+        out.println("verdict: " + report.verdict() + (tunnelOk ? "" : "; but the WireGuard tunnel to it fails (above)"));
         out.flush();
-        return report.mountable() ? 0 : 1;
+        return report.mountable() && tunnelOk ? 0 : 1;
     }
 }

@@ -1,6 +1,8 @@
 package io.gatewaycsi.cli;
 
 import io.gatewaycsi.common.Endpoint;
+import io.gatewaycsi.common.wireguard.TunnelMetrics;
+import io.gatewaycsi.common.wireguard.Tunnels;
 import io.gatewaycsi.node.KernelBackend;
 import io.gatewaycsi.node.Mounter;
 import io.gatewaycsi.node.NodeConfig;
@@ -8,6 +10,7 @@ import io.gatewaycsi.node.NodeMetrics;
 import io.gatewaycsi.node.NodeService;
 import io.gatewaycsi.node.SidecarBackend;
 import io.gatewaycsi.node.StagingState;
+
 import io.gatewaycsi.node.Teardown;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -38,6 +41,17 @@ final class NodeOptions {
                     + " a restart of itself or of the mount helper (default: ${DEFAULT-VALUE}).")
     Path stateDir;
 
+    @Option(names = "--wireguard", paramLabel = "auto|wireguard-go|off", defaultValue = "auto",
+            description = "WireGuard tunnels for StorageClasses with wireguardPeerPublicKey: `auto` uses kernel"
+                    + " WireGuard where `ip link add type wireguard` works and wireguard-go elsewhere; `wireguard-go`"
+                    + " always the userspace one; `off` refuses such volumes (default: ${DEFAULT-VALUE}).")
+    String wireguard;
+
+    @Option(names = "--wireguard-handshake-timeout", paramLabel = "SECONDS", defaultValue = "20",
+            description = "How long a new tunnel may take to complete its first handshake before NodeStageVolume"
+                    + " fails with UNAVAILABLE and a TunnelFailed event (default: ${DEFAULT-VALUE}).")
+    int wireguardHandshakeSeconds;
+
     @Option(names = "--allowed-dir", paramLabel = "DIR",
             description = "A directory below which staging and target paths must lie: kubelet's root directory"
                     + " in a cluster (e.g. /var/lib/kubelet); repeatable. Paths elsewhere, through a symbolic"
@@ -58,6 +72,17 @@ final class NodeOptions {
         }
     }
 
+    /** The node's WireGuard tunnels, recorded in {@code <state-dir>/tunnels}; none with --wireguard=off. */
+    Optional<Tunnels> tunnels() throws IOException {
+        return switch (wireguard) {
+            case "off" -> Optional.empty();
+            case "auto", "wireguard-go" -> Optional.of(new Tunnels(stateDir.resolve("tunnels"), Duration.ofSeconds(10),
+                    Duration.ofSeconds(wireguardHandshakeSeconds), wireguard.equals("auto")));
+            default -> throw new IllegalArgumentException("--wireguard must be auto, wireguard-go or off, got `"
+                    + wireguard + "`");
+        };
+    }
+
     Built build(String nodeId, Set<String> allowedMountOptions, Observability observability) throws IOException {
         Mounter mounter = new Mounter();
         Teardown teardown = new Teardown(mounter);
@@ -65,9 +90,11 @@ final class NodeOptions {
         SidecarBackend sidecar = new SidecarBackend(mountHelperEndpoint, deadline, teardown);
         NodeConfig config = new NodeConfig(nodeId, topology, allowedMountOptions,
                 allowedDirs == null || allowedDirs.isEmpty() ? List.of(Path.of("/")) : allowedDirs);
+        Optional<Tunnels> tunnels = tunnels();
+        tunnels.ifPresent(t -> TunnelMetrics.register(observability.registry, t));
         NodeService service = new NodeService(config, new KernelBackend(KernelBackend.MOUNT, deadline, teardown),
                 Optional.of(sidecar), mounter, new StagingState(stateDir),
-                NodeMetrics.register(observability.registry), observability.events);
+                NodeMetrics.register(observability.registry), observability.events, tunnels);
         service.startRepairs();
         return new Built(service, sidecar);
     }

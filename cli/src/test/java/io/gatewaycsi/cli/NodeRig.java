@@ -51,9 +51,17 @@ final class NodeRig implements AutoCloseable {
     private ManagedChannel nodeChannel;
     private int starts;
 
+    private final List<String> nodeArgs;
+
     NodeRig(Path dir, TestGateway gateway) throws Exception {
+        this(dir, gateway, new String[0]);
+    }
+
+    /** As above, with further flags for the node plugin. */
+    NodeRig(Path dir, TestGateway gateway, String... nodeArgs) throws Exception {
         this.dir = Files.createDirectories(dir);
         this.gateway = gateway;
+        this.nodeArgs = List.of(nodeArgs);
         helper = startHelper();
         node = startNode();
     }
@@ -84,10 +92,12 @@ final class NodeRig implements AutoCloseable {
     }
 
     private DriverProcess startNode() throws Exception {
+        List<String> args = new ArrayList<>(List.of("node", "--endpoint", "unix://" + nodeSocket(), "--node-id",
+                "reliability-node", "--mount-helper-endpoint", "unix://" + helperSocket(), "--state-dir",
+                stateDir().toString(), "--allowed-dir", dir.toString()));
+        args.addAll(nodeArgs);
         DriverProcess started = DriverProcess.start(nodeSocket(), dir.resolve("node-" + (++starts) + ".log"), -1,
-                "node", "--endpoint", "unix://" + nodeSocket(), "--node-id", "reliability-node",
-                "--mount-helper-endpoint", "unix://" + helperSocket(), "--state-dir", stateDir().toString(),
-                "--allowed-dir", dir.toString());
+                args.toArray(String[]::new));
         if (nodeChannel != null) {
             nodeChannel.shutdownNow();
         }

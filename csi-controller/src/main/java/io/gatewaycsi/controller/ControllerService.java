@@ -40,6 +40,10 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import io.gatewaycsi.common.volume.VolumeParameters;
+import io.gatewaycsi.common.volume.WireGuardTunnel;
+import io.gatewaycsi.common.wireguard.TunnelException;
+import io.gatewaycsi.common.wireguard.Tunnels;
 import java.util.Set;
 
 /**
@@ -76,6 +80,9 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
 
     private final Map<String, String> defaultParameters;
     private final EventRecorder events;
+    private final Optional<Tunnels> tunnels;
+    /** Who the controller's tunnels are recorded for: it keeps them while it runs. */
+    private static final String TUNNEL_USER = "controller";
 
     /** Event reason: CreateVolume made the volume's directory on the gateway. */
     public static final String CREATED = "GatewayDirectoryCreated";
@@ -99,6 +106,17 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
      */
     public ControllerService(GatewaySessions sessions, Set<String> allowedMountOptions,
                              Map<String, String> defaultParameters, EventRecorder events) {
+        this(sessions, allowedMountOptions, defaultParameters, events, Optional.empty());
+    }
+
+    /**
+     * As above, reaching gateways whose StorageClass names a WireGuard peer through {@code tunnels} (in the
+     * controller's own network namespace, with the provisioner secret's keys); without it such a CreateVolume is
+     * FAILED_PRECONDITION.
+     */
+    public ControllerService(GatewaySessions sessions, Set<String> allowedMountOptions,
+                             Map<String, String> defaultParameters, EventRecorder events, Optional<Tunnels> tunnels) {
+        this.tunnels = tunnels;
         this.events = events;
         this.sessions = sessions;
         this.snapshots = new Snapshots(sessions);
@@ -152,6 +170,12 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
                 Optional<ObjectRef> claim = ObjectRef.claimOf(request.getParametersMap());
                 Volume volume;
                 try {
+                    Optional<WireGuardTunnel> tunnel = WireGuardTunnel.of(VolumeParameters.parse(
+                            completed.getParametersMap(), VolumeParameters.Source.STORAGE_CLASS),
+                            request.getSecretsMap(), "provisioner");
+                    if (tunnel.isPresent()) {
+                        bringUp(tunnel.get());
+                    }
                     volume = provisioner.create(completed);
                 } catch (RuntimeException e) {
                     claim.ifPresent(c -> events.record(c, EventType.WARNING, FAILED, "CreateVolume " + request.getName()
@@ -173,10 +197,51 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
         Rpcs.unary(responses, () -> {
             require(!request.getVolumeId().isEmpty(), "volume_id must not be empty");
             try (InFlight.Lock ignored = inFlight.acquire("volume:" + request.getVolumeId(), "DeleteVolume")) {
+                tunnelFor(request.getVolumeId(), request.getSecretsMap());
                 provisioner.delete(request.getVolumeId());
             }
             return DeleteVolumeResponse.getDefaultInstance();
         });
+    }
+
+    /**
+     * Brings up (or reuses) the controller's tunnel to a gateway; UNAVAILABLE when it cannot be established (the
+     * message says what to check), FAILED_PRECONDITION when this controller runs without tunnels.
+     */
+    private void bringUp(WireGuardTunnel tunnel) throws java.io.IOException {
+        Tunnels here = tunnels.orElseThrow(() -> CsiException.failedPrecondition("the StorageClass reaches gateway "
+                + tunnel.gatewayAddress() + " through a WireGuard tunnel (parameter wireguardPeerPublicKey), but this"
+                + " controller runs with --controller-wireguard=off; start it with --controller-wireguard=auto (chart: wireguard.enabled=true,"
+                + " which grants it NET_ADMIN)"));
+        try {
+            here.acquire(tunnel, TUNNEL_USER);
+        } catch (TunnelException e) {
+            throw CsiException.unavailable("the WireGuard tunnel to gateway " + tunnel.gatewayAddress() + " could not"
+                    + " be established: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Before DeleteVolume: when this controller has a tunnel routing the volume's server, brings it up again
+     * with the provisioner secret's keys (the request carries no parameters; peer and endpoint come from the
+     * tunnel's record).
+     */
+    private void tunnelFor(String volumeId, Map<String, String> secrets) throws java.io.IOException {
+        if (tunnels.isEmpty()) {
+            return;
+        }
+        Optional<VolumeId> id = VolumeId.decode(volumeId);
+        if (id.isEmpty()) {
+            return;
+        }
+        for (Tunnels.Recorded recorded : tunnels.get().all()) {
+            if (recorded.gatewayRoute().equals(id.get().server() + "/32")
+                    || recorded.gatewayRoute().equals(id.get().server() + "/128")) {
+                bringUp(WireGuardTunnel.of(recorded.peerPublicKey(), recorded.endpoint(), id.get().server(), secrets,
+                        "provisioner"));
+                return;
+            }
+        }
     }
 
     @Override

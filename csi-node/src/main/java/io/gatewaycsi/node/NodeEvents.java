@@ -34,6 +34,7 @@ final class NodeEvents {
 
     static final String FALLBACK = "MountHelperFallback";
     static final String MOUNT_FAILED = "MountFailed";
+    static final String TUNNEL_FAILED = "TunnelFailed";
     static final String REPAIRED = "MountRepaired";
     static final String REPAIR_FAILED = "MountRepairFailed";
     static final String RESTART_POD = "PodRestartRequired";

@@ -10,6 +10,8 @@ import io.gatewaycsi.common.volume.Capabilities;
 import io.gatewaycsi.common.volume.MountOptions;
 import io.gatewaycsi.common.volume.Parameter;
 import io.gatewaycsi.common.volume.VolumeParameters;
+import io.gatewaycsi.common.volume.WireGuardTunnel;
+import io.gatewaycsi.common.wireguard.Tunnels;
 import io.gatewaycsi.csi.v1.NodeGetCapabilitiesRequest;
 import io.gatewaycsi.csi.v1.NodeGetCapabilitiesResponse;
 import io.gatewaycsi.csi.v1.NodeGetInfoRequest;
@@ -85,6 +87,7 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
     private final NodeEvents events;
     private final NodePaths paths;
     private final StatvfsPerPath statvfs;
+    private final Optional<Tunnels> tunnels;
 
     /**
      * A node service without metrics or events (see the full constructor).
@@ -105,6 +108,17 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
      */
     public NodeService(NodeConfig config, MountBackend kernel, Optional<SidecarBackend> sidecar, Mounter mounter,
                        StagingState state, NodeMetrics metrics, EventRecorder events) {
+        this(config, kernel, sidecar, mounter, state, metrics, events, Optional.empty());
+    }
+
+    /**
+     * As the constructor above, with the WireGuard tunnels of this node: a volume whose parameters name a
+     * WireGuard peer is staged over its tunnel (brought up before the mount, removed after the last unstage of
+     * that peer); without {@code tunnels} such a volume is FAILED_PRECONDITION.
+     */
+    public NodeService(NodeConfig config, MountBackend kernel, Optional<SidecarBackend> sidecar, Mounter mounter,
+                       StagingState state, NodeMetrics metrics, EventRecorder events, Optional<Tunnels> tunnels) {
+        this.tunnels = tunnels;
         this.config = config;
         this.metrics = metrics;
         this.events = new NodeEvents(events);
@@ -187,10 +201,22 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
             Path staging = paths.checked(request.getStagingTargetPath(), "staging_target_path");
             StageSpec spec = stageSpec(request.getVolumeId(), request.getVolumeContextMap(),
                     request.getVolumeCapability(), staging);
+            Optional<WireGuardTunnel> tunnel = WireGuardTunnel.of(VolumeParameters.parse(request.getVolumeContextMap(),
+                    VolumeParameters.Source.VOLUME_CONTEXT), request.getSecretsMap(), "node-stage");
             try (InFlight.Lock ignored = inFlight.acquire("volume:" + request.getVolumeId(), "NodeStageVolume")) {
-                stage(spec);
+                if (tunnel.isPresent()) {
+                    bringUp(tunnel.get(), staging, spec);
+                }
+                try {
+                    stage(spec);
+                } catch (IOException | RuntimeException e) {
+                    if (tunnel.isPresent() && MountTable.read().topmost(staging).isEmpty()) {
+                        tunnels.orElseThrow().release(staging.toString());
+                    }
+                    throw e;
+                }
             } catch (IOException | RuntimeException e) {
-                if (eventWorthy(e)) {
+                if (eventWorthy(e) && !(e.getCause() instanceof io.gatewaycsi.common.wireguard.TunnelException)) {
                     events.warning(spec.claim(), NodeEvents.MOUNT_FAILED, "NodeStageVolume of volume "
                             + request.getVolumeId() + " failed: " + e.getMessage());
                 }
@@ -198,6 +224,27 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
             }
             return NodeStageVolumeResponse.getDefaultInstance();
         });
+    }
+
+    /**
+     * Brings up (or reuses) the volume's WireGuard tunnel for its staging path; a failure is UNAVAILABLE (kubelet
+     * retries) with a TunnelFailed event on the claim.
+     */
+    private void bringUp(WireGuardTunnel tunnel, Path staging, StageSpec spec) throws IOException {
+        Tunnels here = tunnels.orElseThrow(() -> CsiException.failedPrecondition("volume `" + spec.mount().volumeId()
+                + "` goes through a WireGuard tunnel (parameter wireguardPeerPublicKey), but this node plugin runs"
+                + " with --wireguard=off; start it with --wireguard=auto"));
+        try {
+            here.acquire(tunnel, staging.toString());
+        } catch (io.gatewaycsi.common.wireguard.TunnelException e) {
+            String message = "the WireGuard tunnel to gateway " + tunnel.gatewayAddress() + " could not be established"
+                    + " for volume " + spec.mount().volumeId() + ": " + e.getMessage();
+            events.warning(spec.claim(), NodeEvents.TUNNEL_FAILED, message);
+            LOG.warning(LogLine.event("tunnel_failed").with("volume_id", spec.mount().volumeId())
+                    .with("peer", tunnel.peerPublicKey()).with("endpoint", tunnel.endpoint())
+                    .with("error", e.getMessage()).toString());
+            throw CsiException.unavailable(message, e);
+        }
     }
 
     /** Whether a failure is worth an event: not a bad request, not a concurrent call the CO retries. */
@@ -294,6 +341,9 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
                     }
                 }
                 state.remove(staging);
+                if (tunnels.isPresent()) {
+                    tunnels.get().release(staging.toString());
+                }
             }
             return NodeUnstageVolumeResponse.getDefaultInstance();
         });

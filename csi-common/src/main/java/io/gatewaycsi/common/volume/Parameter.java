@@ -91,6 +91,18 @@ public enum Parameter {
     MOUNT_PERMISSIONS("mountPermissions", null, "an octal mode 0..7777 such as 0775",
             "Mode applied to each new volume directory (octal); without it 0777. Parent directories a nested"
                     + " subDir needs are always 0755.", Values.octalMode()),
+    /** The gateway's WireGuard public key: the peer of the node's tunnel (wg(8) {@code peer}). */
+    WIREGUARD_PEER_PUBLIC_KEY("wireguardPeerPublicKey", null, "a WireGuard public key: 44 characters of base64"
+            + " (32 bytes), as `wg pubkey` prints it",
+            "Reach the gateway through a WireGuard tunnel: the gateway's public key (from its operator). Needs"
+                    + " `wireguardEndpoint`, and the tunnel Secret (wireguardPrivateKey, wireguardAddress, optional"
+                    + " wireguardPresharedKey) named by csi.storage.k8s.io/node-stage-secret-* and"
+                    + " csi.storage.k8s.io/provisioner-secret-*. `server` is then the gateway's address inside the"
+                    + " tunnel; only that address is routed through it.", Values::wireguardKey),
+    /** Where the gateway's WireGuard listens (wg(8) {@code endpoint}). */
+    WIREGUARD_ENDPOINT("wireguardEndpoint", null, "host:port or [ipv6]:port (UDP)",
+            "The gateway's public WireGuard endpoint (from its operator); with `wireguardPeerPublicKey`.",
+            Values::endpoint),
     /** Extra nfs(5) options, comma-separated, merged with the StorageClass mountOptions. */
     MOUNT_OPTIONS("mountOptions", null, "comma-separated nfs(5) options such as nconnect=8,noresvport",
             "Extra mount options, validated and merged like the StorageClass `mountOptions`.",

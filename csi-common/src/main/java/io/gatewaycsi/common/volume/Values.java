@@ -116,6 +116,82 @@ final class Values {
         }
     }
 
+    /** Bytes of a WireGuard key (Curve25519), wg(8): "base64-encoded 32-byte keys". */
+    static final int WIREGUARD_KEY_BYTES = 32;
+
+    /**
+     * A WireGuard key as wg(8) prints it ({@code wg genkey}, {@code wg pubkey}, {@code wg genpsk}): 32 bytes in
+     * standard base64 with padding, 44 characters. The reason never quotes the value (it may be a private key).
+     */
+    static String wireguardKey(String value) {
+        byte[] key;
+        try {
+            key = java.util.Base64.getDecoder().decode(value);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("it is not base64");
+        }
+        if (key.length != WIREGUARD_KEY_BYTES || value.length() != 44) {
+            throw new IllegalArgumentException("it decodes to " + key.length + " bytes, not " + WIREGUARD_KEY_BYTES);
+        }
+        return value;
+    }
+
+    /**
+     * A WireGuard endpoint, wg(8)'s {@code endpoint}: {@code host:port} with a host name or IPv4 address, or
+     * {@code [ipv6]:port}; port 1..65535.
+     */
+    static String endpoint(String value) {
+        int colon = value.lastIndexOf(':');
+        if (colon <= 0 || !HOST_WITH_PORT.matcher(value).matches()) {
+            throw new IllegalArgumentException("give host:port, or [ipv6]:port");
+        }
+        int port;
+        try {
+            port = parseInt(value.substring(colon + 1), 1, 65535);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("the port must be 1..65535");
+        }
+        String host = value.substring(0, colon);
+        String normalized = host(host);
+        return (host.startsWith("[") ? "[" + normalized + "]" : normalized) + ":" + port;
+    }
+
+    /**
+     * An interface address with its prefix, as wg-quick(8)'s {@code Address} ({@code 10.0.0.2/32}); without a
+     * prefix a single address (/32 or /128). Returns {@code address/prefix}.
+     */
+    static String interfaceAddress(String value) {
+        int slash = value.indexOf('/');
+        String address = slash < 0 ? value : value.substring(0, slash);
+        boolean v6 = address.contains(":");
+        int max = v6 ? 128 : 32;
+        int prefix = max;
+        if (slash >= 0) {
+            try {
+                prefix = parseInt(value.substring(slash + 1), 1, max);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("the prefix must be 1.." + max);
+            }
+        }
+        if (!ipLiteral(address)) {
+            throw new IllegalArgumentException("not an IP address");
+        }
+        return address.toLowerCase(Locale.ROOT) + "/" + prefix;
+    }
+
+    /** Whether {@code value} is an IPv4 or IPv6 address literal (no brackets, no name). */
+    static boolean ipLiteral(String value) {
+        if (value.isEmpty() || !value.matches("[0-9A-Fa-f:.]+")) {
+            return false;
+        }
+        try {
+            java.net.InetAddress.ofLiteral(value);
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
     static String share(String value) {
         if (!value.startsWith("/")) {
             throw new IllegalArgumentException("it must start with /");

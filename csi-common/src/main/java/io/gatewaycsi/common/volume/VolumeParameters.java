@@ -90,6 +90,18 @@ public final class VolumeParameters {
             throw new IllegalArgumentException("parameter `encryptInTransit=true` needs NFSv4 (RPC-with-TLS, mount"
                     + " option xprtsec=tls), but `nfsVersion` is 3; use nfsVersion 4.1 or 4.2");
         }
+        boolean peer = explicit.containsKey(Parameter.WIREGUARD_PEER_PUBLIC_KEY);
+        if (peer != explicit.containsKey(Parameter.WIREGUARD_ENDPOINT)) {
+            throw new IllegalArgumentException("parameters `wireguardPeerPublicKey` and `wireguardEndpoint` go"
+                    + " together (a WireGuard tunnel to the gateway needs both); give "
+                    + (peer ? "`wireguardEndpoint` (the gateway's host:port)" : "`wireguardPeerPublicKey` (the"
+                    + " gateway's public key)") + " or neither");
+        }
+        if (peer && !Values.ipLiteral(explicit.get(Parameter.SERVER))) {
+            throw new IllegalArgumentException("parameter `server` must be the gateway's IP address inside the"
+                    + " WireGuard tunnel when `wireguardPeerPublicKey` is given (only that address is routed through"
+                    + " the tunnel), got `" + Values.printable(explicit.get(Parameter.SERVER)) + "`");
+        }
         return new VolumeParameters(source, explicit, metadata);
     }
 

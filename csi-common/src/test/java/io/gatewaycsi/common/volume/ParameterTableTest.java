@@ -26,4 +26,11 @@ class ParameterTableTest {
                 .as("README.md's parameter table must be the code's: paste the output of `bin/gateway-csi parameters`")
                 .contains(Parameter.markdownTable());
     }
+
+    @Test
+    void theReadmeShowsTheTunnelSecretTableOfTheCode() throws IOException {
+        Path readme = Path.of(System.getProperty("gatewaycsi.repo"), "README.md");
+        assertThat(Files.readString(readme)).as("README.md's tunnel Secret table must be the code's")
+                .contains(TunnelSecret.markdownTable());
+    }
 }

@@ -64,21 +64,23 @@ public final class TestGateway implements BeforeAllCallback, ParameterResolver, 
     private final String name;         // GATEWAY_NAME, or null when the gateway came from the environment
     private final Map<String, String> scriptEnv;
     private final boolean owned;       // started by startPrivate: close() takes it down
+    private final Map<String, String> printed; // up's KEY=VALUE lines, when up ran here
     private volatile boolean closed;
 
     /** For JUnit's {@code @ExtendWith}: the instance only delegates to {@link #get()}. */
     public TestGateway() {
-        this(null, null, null, null, Map.of(), false);
+        this(null, null, null, null, Map.of(), false, Map.of());
     }
 
     private TestGateway(String server, String share, Path exportDir, String name, Map<String, String> scriptEnv,
-            boolean owned) {
+            boolean owned, Map<String, String> printed) {
         this.server = server;
         this.share = share;
         this.exportDir = exportDir;
         this.name = name;
         this.scriptEnv = scriptEnv;
         this.owned = owned;
+        this.printed = printed;
     }
 
     /**
@@ -110,7 +112,7 @@ public final class TestGateway implements BeforeAllCallback, ParameterResolver, 
         String share = System.getenv("NFS_SHARE");
         String exportDir = System.getenv("NFS_EXPORT_DIR");
         if (notBlank(server) && notBlank(share) && notBlank(exportDir)) {
-            return new TestGateway(server, share, Path.of(exportDir), null, Map.of(), false);
+            return new TestGateway(server, share, Path.of(exportDir), null, Map.of(), false, Map.of());
         }
         Map<String, String> out = runScript("up", Map.of());
         String gatewayName = System.getenv().getOrDefault("GATEWAY_NAME", "gwcsi");
@@ -150,7 +152,7 @@ public final class TestGateway implements BeforeAllCallback, ParameterResolver, 
         if (!notBlank(server) || !notBlank(share) || !notBlank(exportDir)) {
             throw new IllegalStateException("test/gateway/up printed no NFS_SERVER/NFS_SHARE/NFS_EXPORT_DIR: " + out);
         }
-        return new TestGateway(server, share, Path.of(exportDir), gatewayName, Map.copyOf(env), owned);
+        return new TestGateway(server, share, Path.of(exportDir), gatewayName, Map.copyOf(env), owned, Map.copyOf(out));
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -178,6 +180,18 @@ public final class TestGateway implements BeforeAllCallback, ParameterResolver, 
     /** The gateway's address, e.g. {@code 10.213.7.2}. */
     public String server() {
         return self().server;
+    }
+
+    /**
+     * A line {@code up} printed, e.g. {@code WIREGUARD_PUBLIC_KEY} of a gateway in WireGuard mode
+     * ({@code GATEWAY_WIREGUARD=1}); only for gateways {@code up} started in this JVM.
+     */
+    public String printed(String key) {
+        String value = self().printed.get(key);
+        if (value == null) {
+            throw new IllegalStateException("test/gateway/up printed no " + key + ": " + self().printed.keySet());
+        }
+        return value;
     }
 
     /** The share (NFSv4 pseudo path), e.g. {@code /export}. */
