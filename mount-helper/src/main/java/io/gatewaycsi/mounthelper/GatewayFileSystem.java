@@ -107,6 +107,7 @@ public final class GatewayFileSystem implements FuseOperations {
     private final String name;
     private final HelperMetrics metrics;
     private final Map<Long, OpenFile> files = new ConcurrentHashMap<>();
+    private final Map<Long, DirListing> dirs = new ConcurrentHashMap<>();
     private final AtomicLong nextHandle = new AtomicLong(1);
     private final AtomicBoolean ownershipWarned = new AtomicBoolean();
     private volatile boolean mounted;
@@ -131,6 +132,8 @@ public final class GatewayFileSystem implements FuseOperations {
     private final AtomicLong writeRequests = new AtomicLong();
     private final AtomicLong readAheadBytes = new AtomicLong();
     private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicLongArray operationCounts =
+            new java.util.concurrent.atomic.AtomicLongArray(FuseOp.values().length);
 
     /**
      * @param fuseErrno jfuse's errno table ({@code FuseBuilder.errno()})
@@ -182,6 +185,11 @@ public final class GatewayFileSystem implements FuseOperations {
         return inFlight.get();
     }
 
+    /** How many times the kernel asked for {@code op} on this mount so far. */
+    long operations(FuseOp op) {
+        return operationCounts.get(op.ordinal());
+    }
+
     /** Files open through FUSE right now. */
     int openFiles() {
         return files.size();
@@ -218,6 +226,7 @@ public final class GatewayFileSystem implements FuseOperations {
 
     private int guard(FuseOp op, String path, Body body) {
         inFlight.incrementAndGet();
+        operationCounts.incrementAndGet(op.ordinal());
         long started = System.nanoTime();
         try {
             return body.run();
@@ -269,6 +278,11 @@ public final class GatewayFileSystem implements FuseOperations {
         try {
             conn.setMaxWrite(MAX_IO_BYTES);
             conn.setMaxRead(MAX_IO_BYTES);
+            if ((conn.capable() & FuseConnInfo.FUSE_CAP_READDIRPLUS) != 0) {
+                // Every page of a listing as READDIRPLUS, not only the first (READDIRPLUS_AUTO would send the later
+                // pages as plain READDIR, and a stat of their entries would cost a LOOKUP each).
+                conn.setWant((conn.want() | FuseConnInfo.FUSE_CAP_READDIRPLUS) & ~FuseConnInfo.FUSE_CAP_READDIRPLUS_AUTO);
+            }
             if (!semantics.readOnly() && (conn.capable() & FuseConnInfo.FUSE_CAP_WRITEBACK_CACHE) != 0) {
                 // write(2) returns once the kernel holds the data; the kernel sends it in max_write WRITEs, several
                 // at a time, and reports their failures at fsync and close, as the kernel NFS client does.
@@ -333,28 +347,52 @@ public final class GatewayFileSystem implements FuseOperations {
         stat.cTime().set(a.ctime());
     }
 
+    /**
+     * Opens a directory: no gateway call (the kernel opens only what it knows as a directory, and the listing
+     * is read by {@link #readdir} at offset 0); the handle keeps that listing for the pages that follow.
+     */
     @Override
     public int opendir(String path, FileInfo fi) {
         return guard(FuseOp.OPENDIR, path, () -> {
-            String sp = share(path);
-            NfsAttributes a = gw("opendir", path, n -> attributesOf(path, sp));
-            if (!a.isDirectory()) {
-                return -Errno.ENOTDIR;
-            }
+            long h = nextHandle.getAndIncrement();
+            dirs.put(h, new DirListing(share(path)));
+            fi.setFh(h);
             return 0;
         });
     }
 
+    /**
+     * Lists a directory with every entry's attributes. At offset 0 (a new listing or a rewinddir) the whole
+     * listing is read from the gateway in one {@link NfsSession#readdir} (NFSv4 READDIR with attributes, or
+     * NFSv3 READDIRPLUS: one round trip per page of the gateway's answer) and kept with the handle; later pages
+     * are served from it. Entries are given with offsets ({@code .} = 1, {@code ..} = 2, then 3…), which makes
+     * libfuse answer the kernel's READDIRPLUS with each entry's node ID and attributes ({@code entry_timeout},
+     * {@code attr_timeout}): a stat of a listed entry then needs no LOOKUP or GETATTR while they are valid
+     * (libfuse 3.14 drops the attributes of entries given without offsets).
+     */
     @Override
     public int readdir(String path, DirFiller filler, long offset, FileInfo fi, int flags) {
         return guard(FuseOp.READDIR, path, () -> {
-            String sp = share(path);
-            List<NfsDirEntry> entries = gw("readdir", path, n -> session.readdir(sp));
+            DirListing dir = fi == null ? null : dirs.get(fi.getFh());
+            String sp = dir != null ? dir.sharePath() : share(path);
+            List<NfsDirEntry> entries = dir == null ? null : dir.entries();
+            if (entries == null || offset == 0) {
+                entries = gw("readdir", path, n -> session.readdir(sp));
+                if (dir != null) {
+                    dir.entries(entries);
+                }
+            }
             boolean plus = (flags & FUSE_READDIR_PLUS) != 0;
-            filler.fill(".", st -> { }, 0, 0);
-            filler.fill("..", st -> { }, 0, 0);
-            for (NfsDirEntry e : entries) {
-                if (filler.fill(e.name(), st -> fill(st, e.attributes()), 0, plus ? DirFiller.FUSE_FILL_DIR_PLUS : 0) != 0) {
+            int plusFlag = plus ? DirFiller.FUSE_FILL_DIR_PLUS : 0;
+            if (offset < 1 && filler.fill(".", st -> st.setMode(Stat.S_IFDIR), 1, 0) != 0) {
+                return 0;
+            }
+            if (offset < 2 && filler.fill("..", st -> st.setMode(Stat.S_IFDIR), 2, 0) != 0) {
+                return 0;
+            }
+            for (int i = (int) Math.max(0, offset - 2); i < entries.size(); i++) {
+                NfsDirEntry e = entries.get(i);
+                if (filler.fill(e.name(), st -> fill(st, e.attributes()), i + 3L, plusFlag) != 0) {
                     break;
                 }
             }
@@ -364,6 +402,9 @@ public final class GatewayFileSystem implements FuseOperations {
 
     @Override
     public int releasedir(String path, FileInfo fi) {
+        if (fi != null) {
+            dirs.remove(fi.getFh());
+        }
         return 0;
     }
 

@@ -323,6 +323,11 @@ final class GatewayMount {
         return fs;
     }
 
+    /** Gateway call attempts this mount's file system made so far ({@link GatewayCaller#attempts()}). */
+    long gatewayCalls() {
+        return caller.attempts();
+    }
+
     /** Whether a new request for {@code other} is the same mount (idempotent Mount). */
     boolean sameAs(Spec other) {
         return spec.volumeId().equals(other.volumeId()) && spec.server().equals(other.server())
