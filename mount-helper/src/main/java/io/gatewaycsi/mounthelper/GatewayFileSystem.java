@@ -283,7 +283,10 @@ public final class GatewayFileSystem implements FuseOperations {
                 // pages as plain READDIR, and a stat of their entries would cost a LOOKUP each).
                 conn.setWant((conn.want() | FuseConnInfo.FUSE_CAP_READDIRPLUS) & ~FuseConnInfo.FUSE_CAP_READDIRPLUS_AUTO);
             }
-            if (!semantics.readOnly() && (conn.capable() & FuseConnInfo.FUSE_CAP_WRITEBACK_CACHE) != 0) {
+            // Not with noac: nfs(5) makes its writes synchronous, and the kernel keeps its own idea of a written file's
+            // size and times under the writeback cache, so another client's changes to them would stay unseen.
+            if (!semantics.readOnly() && !semantics.attributeCache().noac()
+                    && (conn.capable() & FuseConnInfo.FUSE_CAP_WRITEBACK_CACHE) != 0) {
                 // write(2) returns once the kernel holds the data; the kernel sends it in max_write WRITEs, several
                 // at a time, and reports their failures at fsync and close, as the kernel NFS client does.
                 conn.setWant(conn.want() | FuseConnInfo.FUSE_CAP_WRITEBACK_CACHE);

@@ -2,13 +2,21 @@ package io.gatewaycsi.mounthelper;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.gatewaycsi.nfs.NfsClient;
+import io.gatewaycsi.nfs.NfsFile;
+import io.gatewaycsi.nfs.NfsSession;
+import io.gatewaycsi.nfs.NfsSessionOptions;
+import io.gatewaycsi.nfs.OpenFlags;
 import io.gatewaycsi.nfs.testing.TestGateway;
+import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.io.IOException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -21,21 +29,37 @@ import org.junit.jupiter.api.io.TempDir;
  * Metadata through the mount helper against the real test gateway and real FUSE: directory listings carry
  * attributes to the kernel in bulk (READDIRPLUS from NFSv4 READDIR with attributes), and cached attributes and
  * entries live as long as the volume's options say (nfs(5) {@code actimeo}, {@code ac*}, {@code noac},
- * {@code lookupcache}).
+ * {@code lookupcache}). Changes "on the gateway" are made by another NFS client, as another node would (the
+ * gateway caches attributes itself, so changes made behind its back in the export directory show late).
  */
 @ExtendWith(TestGateway.class)
 class MetadataCacheGatewayTest {
     private static HelperHarness helper;
+    /** Another NFS client of the gateway (another node): its changes reach the gateway's own caches. */
+    private static NfsSession otherClient;
 
     @BeforeAll
-    static void start() throws IOException {
+    static void start() throws Exception {
         helper = new HelperHarness();
+        otherClient = NfsClient.libnfs().connect(TestGateway.get().target(),
+                NfsSessionOptions.defaults().withTimeout(Duration.ofSeconds(30)));
     }
 
     @AfterAll
     static void stop() {
+        if (otherClient != null) {
+            otherClient.close();
+        }
         if (helper != null) {
             helper.close();
+        }
+    }
+
+    /** Writes {@code size} zero bytes to {@code dir/name} through the other client (created or truncated). */
+    private static void writeElsewhere(String dir, String name, int size) throws Exception {
+        try (NfsFile f = otherClient.create(dir + "/" + name, OpenFlags.O_WRONLY | OpenFlags.O_TRUNC, 0644)) {
+            f.pwrite(0, ByteBuffer.allocate(size));
+            f.fsync();
         }
     }
 
@@ -90,5 +114,102 @@ class MetadataCacheGatewayTest {
                 + m.fileSystem().operations(FuseOp.READDIR) + ", opendir " + m.fileSystem().operations(FuseOp.OPENDIR));
         assertThat(calls).as("gateway calls for a walk of %d entries in %d directories", dirs * files, dirs)
                 .isLessThanOrEqualTo(4L * (dirs + 1));
+    }
+
+    /** The size the mount shows for {@code file}, or -1 when the mount says it does not exist. */
+    private static long sizeThroughMount(Path file) throws IOException {
+        try {
+            return Files.readAttributes(file, BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS).size();
+        } catch (java.nio.file.NoSuchFileException e) {
+            return -1;
+        }
+    }
+
+    /**
+     * readOnlyCache's options ({@code nocto,actimeo=N}, here with N = 4 s, read-only): a file grown on the
+     * gateway keeps its old size through the mount until N seconds after the mount last asked, then shows the
+     * new one.
+     */
+    @Test
+    void aChangeOnTheGatewayIsSeenAfterActimeoNotBefore(TestGateway gw, @TempDir Path staging) throws Exception {
+        String dir = gw.freshDir("md-actimeo");
+        Files.write(gw.local(dir + "/f"), new byte[10]);
+        mount(gw, "vol-actimeo", dir, staging, "vers=4.1", "hard", "nocto", "actimeo=4", "ro");
+        long cachedAt = System.nanoTime();
+        assertThat(sizeThroughMount(staging.resolve("f"))).isEqualTo(10);
+        writeElsewhere(dir, "f", 20);
+
+        long seenAfter = -1;
+        long deadline = cachedAt + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            long asked = System.nanoTime();
+            long size = sizeThroughMount(staging.resolve("f"));
+            if (size == 20) {
+                seenAfter = asked - cachedAt;
+                break;
+            }
+            assertThat(size).isEqualTo(10);
+            Thread.sleep(100);
+        }
+        System.err.printf("actimeo=4: the change was seen %.1f s after the attributes were cached%n", seenAfter / 1e9);
+        assertThat(seenAfter).as("the new size shows within 30 s").isPositive();
+        assertThat(seenAfter).as("not before actimeo (4 s) has passed")
+                .isGreaterThanOrEqualTo(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(3900));
+    }
+
+    /** readOnlyCache exactly as the node passes it: a change stays unseen for a while (600 s are not waited). */
+    @Test
+    void readOnlyCacheKeepsAttributesMinutesNotTheDefaultSecond(TestGateway gw, @TempDir Path staging)
+            throws Exception {
+        String dir = gw.freshDir("md-roc");
+        Files.write(gw.local(dir + "/f"), new byte[10]);
+        GatewayMount m = mount(gw, "vol-roc", dir, staging, "vers=4.1,hard,timeo=600,retrans=2,nocto,actimeo=600", "ro");
+        assertThat(m.response().getEffectiveOptionsList()).contains("nocto", "actimeo=600", "lookupcache=all");
+        assertThat(sizeThroughMount(staging.resolve("f"))).isEqualTo(10);
+        writeElsewhere(dir, "f", 20);
+        Thread.sleep(4000);
+        assertThat(sizeThroughMount(staging.resolve("f"))).as("4 s later, within actimeo=600").isEqualTo(10);
+        assertThat(sizeThroughMount(staging.resolve("missing"))).isEqualTo(-1);
+        writeElsewhere(dir, "missing", 5);
+        assertThat(sizeThroughMount(staging.resolve("missing"))).as("a name found missing stays missing (lookupcache=all)")
+                .isEqualTo(-1);
+    }
+
+    /**
+     * With {@code lookupcache=none} or {@code noac} every stat reaches the gateway: changes show at once. A
+     * {@code noac} mount writes through (no writeback cache, as nfs(5)'s noac makes writes synchronous): under
+     * the writeback cache the kernel would keep its own size of a file and not take the gateway's.
+     */
+    @Test
+    void lookupcacheNoneAndNoacSeeChangesImmediately(TestGateway gw, @TempDir Path staging) throws Exception {
+        for (List<String> options : List.of(List.of("lookupcache=none", "ro"), List.of("noac", "rw"))) {
+            String name = String.join("-", options).replace('=', '-');
+            String dir = gw.freshDir("md-now");
+            Files.write(gw.local(dir + "/f"), new byte[10]);
+            Path at = Files.createDirectories(staging.resolve(name));
+            List<String> all = new java.util.ArrayList<>(List.of("vers=4.1", "hard", "actimeo=600"));
+            all.addAll(options);
+            GatewayMount m = mount(gw, "vol-" + name, dir, at, all.toArray(String[]::new));
+            assertThat(sizeThroughMount(at.resolve("f"))).isEqualTo(10);
+            assertThat(sizeThroughMount(at.resolve("new"))).isEqualTo(-1);
+            writeElsewhere(dir, "f", 20);
+            writeElsewhere(dir, "new", 3);
+            assertThat(sizeThroughMount(at.resolve("f"))).as(name + ": a changed size").isEqualTo(20);
+            assertThat(sizeThroughMount(at.resolve("new"))).as(name + ": a new name").isEqualTo(3);
+            if (options.contains("noac")) {
+                assertThat(m.fileSystem().ioStats().writebackCache()).as("noac writes through").isFalse();
+            }
+            helper.unmount(at);
+        }
+    }
+
+    /** {@code lookupcache=positive}: names found are cached, names found missing are not. */
+    @Test
+    void lookupcachePositiveForgetsMissingNames(TestGateway gw, @TempDir Path staging) throws Exception {
+        String dir = gw.freshDir("md-pos");
+        mount(gw, "vol-pos", dir, staging, "vers=4.1", "hard", "actimeo=600", "lookupcache=positive");
+        assertThat(sizeThroughMount(staging.resolve("new"))).isEqualTo(-1);
+        writeElsewhere(dir, "new", 3);
+        assertThat(sizeThroughMount(staging.resolve("new"))).isEqualTo(3);
     }
 }
