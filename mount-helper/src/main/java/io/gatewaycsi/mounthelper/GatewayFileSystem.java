@@ -56,6 +56,13 @@ import org.cryptomator.jfuse.api.TimeSpec;
  * directory, {@code unlink}/{@code rmdir} finding nothing, {@code rename} finding the target,
  * {@code symlink} finding the same link, {@code create} dropping {@code O_EXCL}).
  *
+ * <p><b>Metadata in bulk.</b> {@link #readdir} answers the kernel's READDIRPLUS with every entry's attributes
+ * and node ID from one gateway listing per open directory (NFSv4 READDIR with attributes), and {@link #init}
+ * asks for READDIRPLUS on every page of a listing; {@code opendir} makes no gateway call. A walk that stats every
+ * entry thus costs about one gateway round trip per directory page, not one LOOKUP per entry. How long the
+ * kernel trusts what it was given is the mount's {@link AttributeCache} (libfuse's {@code attr_timeout},
+ * {@code entry_timeout}, {@code negative_timeout}).
+ *
  * <p><b>I/O sizes.</b> {@link #init} asks for {@link #MAX_IO_BYTES} (1 MiB) per read and write request
  * (libfuse3 3.14 caps {@code max_write} at 256 pages, the kernel at {@code fs.fuse.max_pages_limit}); the
  * mount passes {@code max_read} to match. Sequential readers are served by per-handle {@link ReadAhead}.

@@ -116,6 +116,46 @@ class MetadataCacheGatewayTest {
                 .isLessThanOrEqualTo(4L * (dirs + 1));
     }
 
+    /**
+     * What a listing hands the kernel is what a stat on the gateway says: owner, group, mode, size, link count and
+     * modification time of files and directories seen through READDIRPLUS (no LOOKUP or GETATTR of their own).
+     */
+    @Test
+    void listedAttributesAreTheGatewaysOwn(TestGateway gw, @TempDir Path staging) throws Exception {
+        String dir = gw.freshDir("md-attrs");
+        Path local = gw.local(dir);
+        Path file = Files.write(local.resolve("f"), new byte[1234]);
+        Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r-----"));
+        Files.setAttribute(file, "unix:uid", 1234, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        Files.setAttribute(file, "unix:gid", 5678, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        Files.setLastModifiedTime(file, java.nio.file.attribute.FileTime.from(java.time.Instant.parse("2024-05-06T07:08:09.123456789Z")));
+        Files.createDirectories(local.resolve("sub/a"));
+        Files.createDirectories(local.resolve("sub/b"));
+        GatewayMount m = mount(gw, "vol-attrs", dir, staging, "vers=4.1", "hard", "ro");
+        try (var listing = Files.list(staging)) {
+            assertThat(listing.count()).isEqualTo(2);
+        }
+        long getattrs = m.fileSystem().operations(FuseOp.GETATTR);
+        for (String name : List.of("f", "sub")) {
+            var ours = Files.readAttributes(staging.resolve(name), java.nio.file.attribute.PosixFileAttributes.class,
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            var theirs = Files.readAttributes(local.resolve(name), java.nio.file.attribute.PosixFileAttributes.class,
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            assertThat(ours.permissions()).as(name).isEqualTo(theirs.permissions());
+            assertThat(ours.isDirectory()).as(name).isEqualTo(theirs.isDirectory());
+            assertThat(ours.lastModifiedTime()).as(name).isEqualTo(theirs.lastModifiedTime());
+            for (String unix : List.of("unix:uid", "unix:gid", "unix:nlink")) {
+                assertThat(Files.getAttribute(staging.resolve(name), unix, java.nio.file.LinkOption.NOFOLLOW_LINKS))
+                        .as(name + " " + unix)
+                        .isEqualTo(Files.getAttribute(local.resolve(name), unix, java.nio.file.LinkOption.NOFOLLOW_LINKS));
+            }
+            if (!ours.isDirectory()) {
+                assertThat(ours.size()).isEqualTo(theirs.size());
+            }
+        }
+        assertThat(m.fileSystem().operations(FuseOp.GETATTR)).as("served from the listing").isEqualTo(getattrs);
+    }
+
     /** The size the mount shows for {@code file}, or -1 when the mount says it does not exist. */
     private static long sizeThroughMount(Path file) throws IOException {
         try {
