@@ -457,6 +457,12 @@ public final class GatewayFileSystem implements FuseOperations {
             try {
                 f = gw("open", path, n -> session.open(sp, forWriteback(nfsFlags)));
             } catch (FuseErrno e) {
+                if (e.errno() == Errno.ENOENT) {
+                    // The kernel opened a name it still holds as existing (entry_timeout), removed on the gateway since.
+                    // ESTALE makes the VFS look the name up again and retry once, as with a kernel NFS mount: an
+                    // open with O_CREAT then creates the file, one without fails with ENOENT.
+                    throw new FuseErrno(Errno.ESTALE, "open " + path + ": gone from the gateway; looked up again");
+                }
                 if (e.errno() != Errno.EACCES || forWriteback(nfsFlags) == nfsFlags) {
                     throw e;
                 }

@@ -156,6 +156,28 @@ class MetadataCacheGatewayTest {
         assertThat(m.fileSystem().operations(FuseOp.GETATTR)).as("served from the listing").isEqualTo(getattrs);
     }
 
+    /**
+     * A name the kernel still holds (entry_timeout) but another client removed: opening it with O_CREAT creates
+     * it anew, opening it without says ENOENT, as on a kernel NFS mount (the helper answers ESTALE and the VFS
+     * looks the name up again).
+     */
+    @Test
+    void aNameRemovedElsewhereCanBeCreatedAgainThroughTheMount(TestGateway gw, @TempDir Path staging)
+            throws Exception {
+        String dir = gw.freshDir("md-stale");
+        Files.write(gw.local(dir + "/f"), new byte[10]);
+        Files.write(gw.local(dir + "/g"), new byte[10]);
+        mount(gw, "vol-stale", dir, staging, "vers=4.1", "hard", "actimeo=600");
+        assertThat(sizeThroughMount(staging.resolve("f"))).isEqualTo(10);
+        assertThat(sizeThroughMount(staging.resolve("g"))).isEqualTo(10);
+        otherClient.unlink(dir + "/f");
+        otherClient.unlink(dir + "/g");
+        Files.write(staging.resolve("f"), new byte[7]);
+        assertThat(Files.size(gw.local(dir + "/f"))).isEqualTo(7);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Files.readAllBytes(staging.resolve("g")))
+                .isInstanceOf(java.nio.file.NoSuchFileException.class);
+    }
+
     /** The size the mount shows for {@code file}, or -1 when the mount says it does not exist. */
     private static long sizeThroughMount(Path file) throws IOException {
         try {
