@@ -16,10 +16,11 @@ import java.util.List;
  *   <li>{@code attr_timeout} = {@code acregmin}: a change on the gateway is seen at most {@code acregmin}
  *       seconds later (the kernel may take up to {@code acregmax}); directories are refreshed as often as
  *       files, more often than the kernel's {@code acdirmin}.</li>
- *   <li>{@code entry_timeout} = {@code acdirmin} with {@code lookupcache=all} or {@code positive} (a name is
- *       trusted as long as the kernel trusts its directory's attributes; this file system names nodes by path,
- *       so a name replaced on the gateway shows the new object's attributes once they expire); 0 with
- *       {@code lookupcache=none} (every path is looked up on the gateway again).</li>
+ *   <li>{@code entry_timeout} = the smaller of {@code acregmin} and {@code acdirmin} with {@code lookupcache=all}
+ *       or {@code positive}; 0 with {@code lookupcache=none} (every path is looked up on the gateway again). Not
+ *       longer than the attributes: once a node's attributes expire, the kernel refreshes them through the node
+ *       (for its permission check) and an open of a name another client removed would fail with ENOENT, where
+ *       a name looked up again lets {@code O_CREAT} create it anew, as on a kernel NFS mount.</li>
  *   <li>{@code negative_timeout} = {@code acdirmin} with {@code lookupcache=all} (a name found missing stays
  *       missing that long, as a negative dentry does in the kernel); 0 with {@code positive} or {@code none}.</li>
  *   <li>{@code noac}: all three 0 (every stat and lookup asks the gateway).</li>
@@ -92,7 +93,7 @@ public record AttributeCache(int acregmin, int acregmax, int acdirmin, int acdir
 
     /** libfuse {@code entry_timeout}, seconds. */
     public int entryTimeoutSeconds() {
-        return noac || lookupcache == LookupCache.NONE ? 0 : acdirmin;
+        return noac || lookupcache == LookupCache.NONE ? 0 : Math.min(acregmin, acdirmin);
     }
 
     /** libfuse {@code negative_timeout}, seconds. */

@@ -174,6 +174,19 @@ class MetadataCacheGatewayTest {
         otherClient.unlink(dir + "/g");
         Files.write(staging.resolve("f"), new byte[7]);
         assertThat(Files.size(gw.local(dir + "/f"))).isEqualTo(7);
+        helper.unmount(staging);
+        // With the default times (attributes 3 s, names no longer), after the attributes expired.
+        mount(gw, "vol-stale-default", dir, staging, "vers=4.1", "hard");
+        for (int round = 0; round < 3; round++) {
+            // Written through the mount, removed elsewhere, written again: dd, as bench datapath does.
+            Process dd = new ProcessBuilder("dd", "if=/dev/zero", "of=" + staging.resolve("w"), "bs=1M", "count=4",
+                    "status=none").redirectErrorStream(true).start();
+            String out = new String(dd.getInputStream().readAllBytes());
+            assertThat(dd.waitFor()).as("dd round " + round + ": " + out).isZero();
+            assertThat(Files.size(gw.local(dir + "/w"))).isEqualTo(4 << 20);
+            otherClient.unlink(dir + "/w");
+            Thread.sleep(3500);
+        }
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> Files.readAllBytes(staging.resolve("g")))
                 .isInstanceOf(java.nio.file.NoSuchFileException.class);
     }

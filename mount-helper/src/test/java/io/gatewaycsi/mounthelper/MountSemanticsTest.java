@@ -75,7 +75,7 @@ class MountSemanticsTest {
     @Test
     void attributeCachingFollowsNfs5() {
         AttributeCache none = MountSemantics.parse(List.of(), false).attributeCache();
-        assertThat(none.fuseOptions()).containsExactly("attr_timeout=3", "entry_timeout=30", "negative_timeout=30");
+        assertThat(none.fuseOptions()).containsExactly("attr_timeout=3", "entry_timeout=3", "negative_timeout=30");
         assertThat(MountSemantics.parse(List.of(), false).effectiveOptions())
                 .contains("acregmin=3", "acregmax=60", "acdirmin=30", "acdirmax=60", "lookupcache=all");
 
@@ -85,7 +85,7 @@ class MountSemanticsTest {
                 .containsExactly("attr_timeout=600", "entry_timeout=600", "negative_timeout=600");
 
         assertThat(MountSemantics.parse(List.of("acregmin=5", "acdirmin=7"), false).attributeCache().fuseOptions())
-                .containsExactly("attr_timeout=5", "entry_timeout=7", "negative_timeout=7");
+                .containsExactly("attr_timeout=5", "entry_timeout=5", "negative_timeout=7");
         assertThat(MountSemantics.parse(List.of("actimeo=9", "lookupcache=pos"), false).attributeCache().fuseOptions())
                 .containsExactly("attr_timeout=9", "entry_timeout=9", "negative_timeout=0");
         assertThat(MountSemantics.parse(List.of("actimeo=9", "lookupcache=none"), false).attributeCache().fuseOptions())
