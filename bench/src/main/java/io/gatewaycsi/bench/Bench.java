@@ -5,7 +5,7 @@ import java.util.List;
 
 /**
  * Entry point of the benchmarks, run by bench/run (never by Maven's test phases): {@code Bench <name>...}
- * with {@code controller}, {@code publish}, {@code datapath}, {@code storm} or {@code footprint}. Each writes
+ * with {@code controller}, {@code publish}, {@code datapath}, {@code storm}, {@code footprint} or {@code loader}. Each writes
  * its section of bench/RESULTS.md into BENCH_SECTIONS.
  */
 public final class Bench {
@@ -31,7 +31,7 @@ public final class Bench {
         BenchEnvironment env = BenchEnvironment.fromEnv();
         // The in-process services log like the driver does (one line per RPC), to stderr: bench/run keeps it.
         LogSetup.configure(System.getenv().getOrDefault("BENCH_LOG_LEVEL", "info"));
-        for (String name : args.length == 0 ? List.of("controller", "publish", "datapath", "storm", "footprint")
+        for (String name : args.length == 0 ? List.of("controller", "publish", "datapath", "storm", "footprint", "loader")
                 : List.of(args)) {
             long start = System.nanoTime();
             System.out.println("== benchmark " + name);
@@ -41,10 +41,11 @@ public final class Bench {
                 case "datapath" -> DataPathBench.run(env);
                 case "storm" -> StormBench.run(env);
                 case "footprint" -> FootprintBench.run(env);
+                case "loader" -> DataLoaderBench.run(env);
                 case "hold" -> hold(env);
                 case "storm-variants" -> FootprintBench.stormVariants(env);
                 default -> throw new IllegalArgumentException("unknown benchmark " + name
-                        + ": controller, publish, datapath, storm or footprint");
+                        + ": controller, publish, datapath, storm, footprint or loader");
             }
             System.out.printf("== benchmark %s took %.0f s%n", name, (System.nanoTime() - start) / 1e9);
         }

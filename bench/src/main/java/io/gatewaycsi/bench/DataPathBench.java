@@ -103,7 +103,7 @@ final class DataPathBench {
         Samples.Summary read = rounds.ratio("seqread.ours", "seqread.base");
         Samples.Summary write = rounds.ratio("seqwrite.ours", "seqwrite.base");
         Samples.Summary random = rounds.ratio("rand.1m.d16.ours", "rand.1m.d16.lib");
-        profiles = diagnose(read.median() >= 0.8, write.median() >= 0.7, random.median() >= 0.7);
+        profiles = diagnose(read.median() >= 0.8, write.median() >= 0.7, random.median() >= 0.8);
         long left = env.budget().toNanos() - (System.nanoTime() - t0);
         boolean diagnostics = left > Duration.ofSeconds(60).toNanos();
         if (diagnostics) {
@@ -525,7 +525,7 @@ final class DataPathBench {
 
     private void report(boolean diagnostics) throws Exception {
         String size = env.bigBytes() == 1L << 30 ? "1 GiB" : env.bigBytes() / MIB + " MiB";
-        Report report = new Report("3. Helper data path (issues 5 and 9)",
+        Report report = new Report("3. Helper data path (issues 5, 9 and 24)",
                 "A volume staged through the node plugin and the mount helper (FUSE over nfs-client/libnfs, NFSv4.0)"
                         + " versus libnfs-utils on the same gateway (`nfs-cp`, `nfs-ls -R`, URL `nfs://SERVER/SHARE/path?version=N`)"
                         + " and versus nfs-client used directly (one NfsSession with the helper's pool size, "
@@ -548,17 +548,21 @@ final class DataPathBench {
         report.row("sequential write " + size + " (vs nfs-client NfsSession, NFSv4, 1 MiB pwrites + fsync)",
                 rounds.summary("seqwrite.ours").format("MiB/s"), rounds.summary("seqwrite.lib").format("MiB/s"),
                 rounds.ratio("seqwrite.ours", "seqwrite.lib").ratio(), "—", Report.Verdict.NONE);
+        Samples.Summary walk = rounds.ratio("walk.ours", "walk.base");
         report.row("metadata walk, stat of " + TREE_DIRS * TREE_FILES_PER_DIR + " files in " + TREE_DIRS
                         + " directories (vs nfs-ls -R), seconds", rounds.summary("walk.ours").format("s"),
-                rounds.summary("walk.base").format("s"), rounds.ratio("walk.ours", "walk.base").ratio(), "—",
-                Report.Verdict.NONE);
+                rounds.summary("walk.base").format("s"), walk.ratio(), "≤ 2.00×", Report.Verdict.of(walk.median() <= 2));
+        Samples.Summary packets = rounds.ratio("walk.ours.packets", "walk.base.packets");
+        report.row("metadata walk, packets on the wire (both directions, vs nfs-ls -R)",
+                rounds.summary("walk.ours.packets").format(""), rounds.summary("walk.base.packets").format(""),
+                packets.ratio(), "≤ 2.00×", Report.Verdict.of(packets.median() <= 2));
         for (RandomCase c : RANDOM_CASES) {
             Samples.Summary ratio = rounds.ratio("rand." + c.name() + ".ours", "rand." + c.name() + ".lib");
-            boolean target = c.name().equals("1m.d16");
+            boolean target = c.depth() == 16; // issue 24: 4 KiB and 1 MiB at depth 16
             report.row(label(c) + " (vs NfsSession preads by " + c.depth() + " thread" + (c.depth() > 1 ? "s" : "")
                             + ")", rounds.summary("rand." + c.name() + ".ours").format("MiB/s"),
                     rounds.summary("rand." + c.name() + ".lib").format("MiB/s"), ratio.ratio(),
-                    target ? "≥ 0.70×" : "—", target ? Report.Verdict.of(ratio.median() >= 0.7) : Report.Verdict.NONE);
+                    target ? "≥ 0.80×" : "—", target ? Report.Verdict.of(ratio.median() >= 0.8) : Report.Verdict.NONE);
         }
         List<List<String>> detail = new ArrayList<>();
         detail.add(List.of("sequential read", "—", "—", rounds.summary("seqread.ours.wire").format("×"), "—"));
@@ -568,8 +572,6 @@ final class DataPathBench {
                     rounds.summary("rand." + c.name() + ".ours.wire").format("×"),
                     rounds.summary("rand." + c.name() + ".lib.wire").format("×")));
         }
-        detail.add(List.of("metadata walk: packets on the wire (both directions)", "—", "—",
-                rounds.summary("walk.ours.packets").format(""), rounds.summary("walk.base.packets").format("")));
         report.table("Per read: p50 latency, and bytes the gateway sent per byte the reader got (measured on the"
                         + " gateway's veth):", List.of("case", "p50 through the mount", "p50 NfsSession",
                         "wire bytes / byte read, mount", "wire bytes / byte read, NfsSession"), detail);
@@ -613,17 +615,25 @@ final class DataPathBench {
                             + rounds.ratio("nora.seqread.ours", "nora.seqread.base").ratio()));
         }
         Samples.Summary random16 = rounds.ratio("rand.1m.d16.ours", "rand.1m.d16.lib");
-        if (random16.median() < 0.7) {
-            notes.add(String.format("The 1 MiB depth-16 gap: %.2f× against 0.70×. Each read through the mount takes %s"
-                    + " (p50) where NfsSession's takes %s, with the same bytes on the wire (table above): the time is"
-                    + " not in extra gateway traffic, and not in the helper's CPU (its profile below is nearly idle; its"
-                    + " threads wait in libnfs for replies). It is in the FUSE path: every 1 MiB read is a page-cache"
-                    + " read of the kernel's, sent to the helper as FUSE READ requests that the kernel queues as"
-                    + " background requests, plus two copies of the data (helper → kernel → reader). Tried without"
-                    + " gain: the kernel's max_background raised to 64, the helper on C2, the helper's read-ahead off"
-                    + " (table above). What would close it: direct I/O for large random readers (one FUSE request per"
-                    + " read, no page-cache insertion; it needs the kernel's FUSE_DIRECT_IO_ALLOW_MMAP for data loaders"
-                    + " that mmap files) — not built yet.", random16.median(),
+        if (random16.median() < 0.8) {
+            notes.add(String.format("The 1 MiB depth-16 gap: %.2f× against 0.80× (4 KiB at depth 16: %s). Each read through"
+                    + " the mount takes %s (p50) where NfsSession's takes %s, with the same bytes on the wire (table above):"
+                    + " the time is not in extra gateway traffic, and hardly in the helper's Java code (its JFR profile below"
+                    + " is nearly idle). A system-wide `perf record -a -g` of 1 MiB random reads at depth 16 through a"
+                    + " mount (issue 24) put the mount side's extra CPU in the kernel's FUSE path: the FUSE worker threads"
+                    + " (libfuse's, named after jfuse's loop thread) spend about a quarter of their time in"
+                    + " `fuse_dev_write` (the reply's copy into the page cache) and as much in `tcp_recvmsg` (libnfs reading"
+                    + " the gateway's reply, as the baseline does), the rest in scheduling; the reader pays a second copy"
+                    + " (page cache → its buffer) and two thread hand-offs per read. On 2 cores shared with the gateway"
+                    + " and the other helpers, those copies and wake-ups are what the ratio measures: the harder the"
+                    + " machine is loaded, the lower it goes (0.4–0.6× measured by hand at a load average of 20). Tried"
+                    + " without gain: the kernel's max_background raised to 64, the helper on C2, the helper's read-ahead"
+                    + " off (table above), a /dev/fuse file descriptor per worker thread (libfuse `clone_fd`). What would"
+                    + " close it: direct I/O for large random readers (one copy fewer, no page-cache insertion; it needs the"
+                    + " kernel's FUSE_DIRECT_IO_ALLOW_MMAP, which libfuse 3.14 and jfuse 0.7.3 cannot ask for, or shared"
+                    + " mmap of such files fails) or reads spliced from the gateway's socket into /dev/fuse (libnfs 4.0"
+                    + " reads into its own buffers) — not built.", random16.median(),
+                    rounds.ratio("rand.4k.d16.ours", "rand.4k.d16.lib").ratio(),
                     rounds.summary("rand.1m.d16.ours.p50").format("ms"), rounds.summary("rand.1m.d16.lib.p50").format("ms")));
         }
         notes.add(String.format("Our writes end with a COMMIT at close (the gateway fsyncs the file); `nfs-cp` over"
@@ -701,7 +711,7 @@ final class DataPathBench {
         }
     }
 
-    private static void deleteTree(Path root) throws IOException {
+    static void deleteTree(Path root) throws IOException {
         if (!Files.exists(root)) {
             return;
         }

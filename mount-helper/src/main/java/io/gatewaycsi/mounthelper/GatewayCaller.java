@@ -44,6 +44,7 @@ final class GatewayCaller {
     private final String mountName;
     private final HelperMetrics metrics;
     private final Object pauseLock = new Object();
+    private final java.util.concurrent.atomic.LongAdder attempts = new java.util.concurrent.atomic.LongAdder();
     private volatile boolean closed;
 
     GatewayCaller(MountSemantics semantics, GatewayHealth health, LongSupplier nanoClock, String mountName) {
@@ -78,6 +79,7 @@ final class GatewayCaller {
                 throw new FuseErrno(Errno.EIO, op + " " + path + ": the mount is being torn down");
             }
             try {
+                attempts.increment();
                 T result = call.run(attempt);
                 health.answered();
                 if (logged) {
@@ -118,6 +120,11 @@ final class GatewayCaller {
                 throw new FuseErrno(Errno.EIO, op + " " + path + ": " + e.getMessage());
             }
         }
+    }
+
+    /** Gateway call attempts started so far (each may be one or a few NFS round trips). */
+    long attempts() {
+        return attempts.sum();
     }
 
     private void pause(long nanos) {

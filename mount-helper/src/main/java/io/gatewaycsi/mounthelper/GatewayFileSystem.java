@@ -56,6 +56,13 @@ import org.cryptomator.jfuse.api.TimeSpec;
  * directory, {@code unlink}/{@code rmdir} finding nothing, {@code rename} finding the target,
  * {@code symlink} finding the same link, {@code create} dropping {@code O_EXCL}).
  *
+ * <p><b>Metadata in bulk.</b> {@link #readdir} answers the kernel's READDIRPLUS with every entry's attributes
+ * and node ID from one gateway listing per open directory (NFSv4 READDIR with attributes), and {@link #init}
+ * asks for READDIRPLUS on every page of a listing; {@code opendir} makes no gateway call. A walk that stats every
+ * entry thus costs about one gateway round trip per directory page, not one LOOKUP per entry. How long the
+ * kernel trusts what it was given is the mount's {@link AttributeCache} (libfuse's {@code attr_timeout},
+ * {@code entry_timeout}, {@code negative_timeout}).
+ *
  * <p><b>I/O sizes.</b> {@link #init} asks for {@link #MAX_IO_BYTES} (1 MiB) per read and write request
  * (libfuse3 3.14 caps {@code max_write} at 256 pages, the kernel at {@code fs.fuse.max_pages_limit}); the
  * mount passes {@code max_read} to match. Sequential readers are served by per-handle {@link ReadAhead}.
@@ -107,6 +114,7 @@ public final class GatewayFileSystem implements FuseOperations {
     private final String name;
     private final HelperMetrics metrics;
     private final Map<Long, OpenFile> files = new ConcurrentHashMap<>();
+    private final Map<Long, DirListing> dirs = new ConcurrentHashMap<>();
     private final AtomicLong nextHandle = new AtomicLong(1);
     private final AtomicBoolean ownershipWarned = new AtomicBoolean();
     private volatile boolean mounted;
@@ -131,6 +139,8 @@ public final class GatewayFileSystem implements FuseOperations {
     private final AtomicLong writeRequests = new AtomicLong();
     private final AtomicLong readAheadBytes = new AtomicLong();
     private final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicLongArray operationCounts =
+            new java.util.concurrent.atomic.AtomicLongArray(FuseOp.values().length);
 
     /**
      * @param fuseErrno jfuse's errno table ({@code FuseBuilder.errno()})
@@ -182,6 +192,11 @@ public final class GatewayFileSystem implements FuseOperations {
         return inFlight.get();
     }
 
+    /** How many times the kernel asked for {@code op} on this mount so far. */
+    long operations(FuseOp op) {
+        return operationCounts.get(op.ordinal());
+    }
+
     /** Files open through FUSE right now. */
     int openFiles() {
         return files.size();
@@ -218,6 +233,7 @@ public final class GatewayFileSystem implements FuseOperations {
 
     private int guard(FuseOp op, String path, Body body) {
         inFlight.incrementAndGet();
+        operationCounts.incrementAndGet(op.ordinal());
         long started = System.nanoTime();
         try {
             return body.run();
@@ -269,7 +285,15 @@ public final class GatewayFileSystem implements FuseOperations {
         try {
             conn.setMaxWrite(MAX_IO_BYTES);
             conn.setMaxRead(MAX_IO_BYTES);
-            if (!semantics.readOnly() && (conn.capable() & FuseConnInfo.FUSE_CAP_WRITEBACK_CACHE) != 0) {
+            if ((conn.capable() & FuseConnInfo.FUSE_CAP_READDIRPLUS) != 0) {
+                // Every page of a listing as READDIRPLUS, not only the first (READDIRPLUS_AUTO would send the later
+                // pages as plain READDIR, and a stat of their entries would cost a LOOKUP each).
+                conn.setWant((conn.want() | FuseConnInfo.FUSE_CAP_READDIRPLUS) & ~FuseConnInfo.FUSE_CAP_READDIRPLUS_AUTO);
+            }
+            // Not with noac: nfs(5) makes its writes synchronous, and the kernel keeps its own idea of a written file's
+            // size and times under the writeback cache, so another client's changes to them would stay unseen.
+            if (!semantics.readOnly() && !semantics.attributeCache().noac()
+                    && (conn.capable() & FuseConnInfo.FUSE_CAP_WRITEBACK_CACHE) != 0) {
                 // write(2) returns once the kernel holds the data; the kernel sends it in max_write WRITEs, several
                 // at a time, and reports their failures at fsync and close, as the kernel NFS client does.
                 conn.setWant(conn.want() | FuseConnInfo.FUSE_CAP_WRITEBACK_CACHE);
@@ -333,28 +357,52 @@ public final class GatewayFileSystem implements FuseOperations {
         stat.cTime().set(a.ctime());
     }
 
+    /**
+     * Opens a directory: no gateway call (the kernel opens only what it knows as a directory, and the listing
+     * is read by {@link #readdir} at offset 0); the handle keeps that listing for the pages that follow.
+     */
     @Override
     public int opendir(String path, FileInfo fi) {
         return guard(FuseOp.OPENDIR, path, () -> {
-            String sp = share(path);
-            NfsAttributes a = gw("opendir", path, n -> attributesOf(path, sp));
-            if (!a.isDirectory()) {
-                return -Errno.ENOTDIR;
-            }
+            long h = nextHandle.getAndIncrement();
+            dirs.put(h, new DirListing(share(path)));
+            fi.setFh(h);
             return 0;
         });
     }
 
+    /**
+     * Lists a directory with every entry's attributes. At offset 0 (a new listing or a rewinddir) the whole
+     * listing is read from the gateway in one {@link NfsSession#readdir} (NFSv4 READDIR with attributes, or
+     * NFSv3 READDIRPLUS: one round trip per page of the gateway's answer) and kept with the handle; later pages
+     * are served from it. Entries are given with offsets ({@code .} = 1, {@code ..} = 2, then 3…), which makes
+     * libfuse answer the kernel's READDIRPLUS with each entry's node ID and attributes ({@code entry_timeout},
+     * {@code attr_timeout}): a stat of a listed entry then needs no LOOKUP or GETATTR while they are valid
+     * (libfuse 3.14 drops the attributes of entries given without offsets).
+     */
     @Override
     public int readdir(String path, DirFiller filler, long offset, FileInfo fi, int flags) {
         return guard(FuseOp.READDIR, path, () -> {
-            String sp = share(path);
-            List<NfsDirEntry> entries = gw("readdir", path, n -> session.readdir(sp));
+            DirListing dir = fi == null ? null : dirs.get(fi.getFh());
+            String sp = dir != null ? dir.sharePath() : share(path);
+            List<NfsDirEntry> entries = dir == null ? null : dir.entries();
+            if (entries == null || offset == 0) {
+                entries = gw("readdir", path, n -> session.readdir(sp));
+                if (dir != null) {
+                    dir.entries(entries);
+                }
+            }
             boolean plus = (flags & FUSE_READDIR_PLUS) != 0;
-            filler.fill(".", st -> { }, 0, 0);
-            filler.fill("..", st -> { }, 0, 0);
-            for (NfsDirEntry e : entries) {
-                if (filler.fill(e.name(), st -> fill(st, e.attributes()), 0, plus ? DirFiller.FUSE_FILL_DIR_PLUS : 0) != 0) {
+            int plusFlag = plus ? DirFiller.FUSE_FILL_DIR_PLUS : 0;
+            if (offset < 1 && filler.fill(".", st -> st.setMode(Stat.S_IFDIR), 1, 0) != 0) {
+                return 0;
+            }
+            if (offset < 2 && filler.fill("..", st -> st.setMode(Stat.S_IFDIR), 2, 0) != 0) {
+                return 0;
+            }
+            for (int i = (int) Math.max(0, offset - 2); i < entries.size(); i++) {
+                NfsDirEntry e = entries.get(i);
+                if (filler.fill(e.name(), st -> fill(st, e.attributes()), i + 3L, plusFlag) != 0) {
                     break;
                 }
             }
@@ -364,6 +412,9 @@ public final class GatewayFileSystem implements FuseOperations {
 
     @Override
     public int releasedir(String path, FileInfo fi) {
+        if (fi != null) {
+            dirs.remove(fi.getFh());
+        }
         return 0;
     }
 
@@ -406,6 +457,12 @@ public final class GatewayFileSystem implements FuseOperations {
             try {
                 f = gw("open", path, n -> session.open(sp, forWriteback(nfsFlags)));
             } catch (FuseErrno e) {
+                if (e.errno() == Errno.ENOENT) {
+                    // The kernel opened a name it still holds as existing (entry_timeout), removed on the gateway since.
+                    // ESTALE makes the VFS look the name up again and retry once, as with a kernel NFS mount: an
+                    // open with O_CREAT then creates the file, one without fails with ENOENT.
+                    throw new FuseErrno(Errno.ESTALE, "open " + path + ": gone from the gateway; looked up again");
+                }
                 if (e.errno() != Errno.EACCES || forWriteback(nfsFlags) == nfsFlags) {
                     throw e;
                 }

@@ -197,6 +197,7 @@ final class GatewayMount {
             LOG.info(LogLine.event("mounted").with("volume_id", spec.volumeId()).with("source", source)
                     .with("staging_path", realStagingPath).with("options", String.join(",", semantics.effectiveOptions()))
                     .with("ignored_options", String.join(",", semantics.ignoredOptions()))
+                    .with("fuse_cache", String.join(",", semantics.attributeCache().fuseOptions()))
                     .with("fuse_connection", entry.minor()).toString());
             return mount;
         } catch (TimeoutException e) {
@@ -285,10 +286,7 @@ final class GatewayMount {
             o.add("ro");
         }
         o.addAll(semantics.kernelFlags());
-        if (semantics.cacheTimeoutSeconds() >= 0) {
-            o.add("attr_timeout=" + semantics.cacheTimeoutSeconds());
-            o.add("entry_timeout=" + semantics.cacheTimeoutSeconds());
-        }
+        o.addAll(semantics.attributeCache().fuseOptions());
         if (semantics.keepCacheAcrossOpens()) {
             o.add("auto_cache");
         }
@@ -321,6 +319,11 @@ final class GatewayMount {
 
     GatewayFileSystem fileSystem() {
         return fs;
+    }
+
+    /** Gateway call attempts this mount's file system made so far ({@link GatewayCaller#attempts()}). */
+    long gatewayCalls() {
+        return caller.attempts();
     }
 
     /** Whether a new request for {@code other} is the same mount (idempotent Mount). */

@@ -29,10 +29,13 @@ import java.util.Set;
  *       makes the FUSE mount read-only in the kernel and every write operation return {@code EROFS}.</li>
  *   <li>{@code port}: the gateway's NFS port; {@code proto=tcp|tcp6} (the only transport libnfs has);
  *       {@code sec=sys} (AUTH_SYS, the only flavour); {@code xprtsec=none}.</li>
- *   <li>{@code actimeo=N} (seconds) → FUSE {@code attr_timeout} and {@code entry_timeout} of N s (default 1 s);
- *       {@code noac} → 0 s (attributes always asked from the gateway); {@code nocto} → FUSE
- *       {@code auto_cache} (cached file data is kept across opens unless the file's size or mtime changed;
- *       without it, like close-to-open, every open drops the cached data).</li>
+ *   <li>{@code acregmin}, {@code acregmax}, {@code acdirmin}, {@code acdirmax}, {@code actimeo} (seconds),
+ *       {@code noac}/{@code ac}, {@code lookupcache=all|positive|pos|none}: FUSE's attribute, entry and
+ *       negative-entry timeouts as {@link AttributeCache} says (defaults nfs(5)'s: 3, 60, 30, 60,
+ *       {@code lookupcache=all}; reported as {@code actimeo=N} when the four are equal, and
+ *       {@code lookupcache=…}); {@code nocto} → FUSE {@code auto_cache} (cached file data is kept across opens
+ *       unless the file's size or mtime changed; without it, like close-to-open, every open drops the cached
+ *       data).</li>
  *   <li>{@code noexec}/{@code exec}, {@code nosuid}/{@code suid}, {@code nodev}/{@code dev}: passed to the
  *       kernel mount.</li>
  * </ul>
@@ -44,8 +47,7 @@ import java.util.Set;
  * <p><b>Accepted and ignored</b> (listed in {@link #ignoredOptions()}, never reported as effective): every
  * other option, among them {@code nconnect} (the session opens up to {@link #MAX_CONNECTIONS} connections
  * lazily, one per concurrent call, whatever it says), {@code rsize}/{@code wsize} (libnfs negotiates its
- * transfer size with the gateway; FUSE requests are at most 1 MiB), {@code acregmin}, {@code acregmax},
- * {@code acdirmin}, {@code acdirmax}, {@code lookupcache}, {@code noresvport}, {@code nolock},
+ * transfer size with the gateway; FUSE requests are at most 1 MiB), {@code noresvport}, {@code nolock},
  * {@code local_lock}, {@code retry}, {@code intr}, {@code noatime}, {@code fsc}.
  *
  * @param version the NFS version to speak
@@ -54,15 +56,15 @@ import java.util.Set;
  * @param retrans the retries of a soft mount
  * @param readOnly whether the mount is read-only
  * @param port the gateway's NFS port, 0 for the default
- * @param cacheTimeoutSeconds FUSE attribute and entry cache timeout in seconds, or -1 for libfuse's default
- *     (1 s)
+ * @param attributeCache how long names and attributes are trusted ({@code ac*}, {@code noac},
+ *     {@code lookupcache})
  * @param keepCacheAcrossOpens {@code nocto}: FUSE {@code auto_cache}
  * @param kernelFlags generic mount flags for the kernel mount ({@code noexec}, {@code nosuid}, …)
  * @param effectiveOptions the options in force, nfs(5) form
  * @param ignoredOptions the options accepted but not honoured, as given
  */
 public record MountSemantics(NfsVersion version, Recovery recovery, int timeoDeciseconds, int retrans,
-        boolean readOnly, int port, int cacheTimeoutSeconds, boolean keepCacheAcrossOpens, List<String> kernelFlags,
+        boolean readOnly, int port, AttributeCache attributeCache, boolean keepCacheAcrossOpens, List<String> kernelFlags,
         List<String> effectiveOptions, List<String> ignoredOptions) {
 
     /** The most NFS connections (libnfs contexts) one mount opens. */
@@ -120,8 +122,7 @@ public record MountSemantics(NfsVersion version, Recovery recovery, int timeoDec
         // Honoured extras in the order first given, last value wins: name -> option text.
         Map<String, String> extras = new LinkedHashMap<>();
         List<String> ignored = new ArrayList<>();
-        int cacheTimeout = -1;
-        boolean noac = false;
+        AttributeCache cache = AttributeCache.DEFAULT;
         boolean nocto = false;
         Map<String, String> kernel = new LinkedHashMap<>();
         for (String entry : options) {
@@ -159,23 +160,23 @@ public record MountSemantics(NfsVersion version, Recovery recovery, int timeoDec
                     case "proto" -> extras.put("proto", "proto=" + choice(o, "tcp", "tcp6"));
                     case "sec" -> extras.put("sec", "sec=" + choice(o, "sys"));
                     case "xprtsec" -> extras.put("xprtsec", "xprtsec=" + choice(o, "none"));
-                    case "actimeo" -> {
-                        cacheTimeout = integer(o, 0, 86400);
-                        noac = false;
-                        extras.remove("ac");
-                        extras.put("actimeo", "actimeo=" + cacheTimeout);
-                    }
-                    case "noac" -> {
-                        flag(o, null);
-                        noac = true;
-                        extras.remove("actimeo");
-                        extras.put("ac", "noac");
-                    }
-                    case "ac" -> {
-                        flag(o, null);
-                        noac = false;
-                        extras.remove("ac");
-                    }
+                    case "actimeo" -> cache = cache.withActimeo(integer(o, 0, AttributeCache.MAX_SECONDS));
+                    case "acregmin" -> cache = new AttributeCache(integer(o, 0, AttributeCache.MAX_SECONDS),
+                            cache.acregmax(), cache.acdirmin(), cache.acdirmax(), cache.noac(), cache.lookupcache());
+                    case "acregmax" -> cache = new AttributeCache(cache.acregmin(),
+                            integer(o, 0, AttributeCache.MAX_SECONDS), cache.acdirmin(), cache.acdirmax(), cache.noac(),
+                            cache.lookupcache());
+                    case "acdirmin" -> cache = new AttributeCache(cache.acregmin(), cache.acregmax(),
+                            integer(o, 0, AttributeCache.MAX_SECONDS), cache.acdirmax(), cache.noac(),
+                            cache.lookupcache());
+                    case "acdirmax" -> cache = new AttributeCache(cache.acregmin(), cache.acregmax(),
+                            cache.acdirmin(), integer(o, 0, AttributeCache.MAX_SECONDS), cache.noac(),
+                            cache.lookupcache());
+                    case "noac", "ac" -> cache = new AttributeCache(cache.acregmin(), cache.acregmax(),
+                            cache.acdirmin(), cache.acdirmax(), flag(o, name.equals("noac")), cache.lookupcache());
+                    case "lookupcache" -> cache = new AttributeCache(cache.acregmin(), cache.acregmax(),
+                            cache.acdirmin(), cache.acdirmax(), cache.noac(),
+                            AttributeCache.LookupCache.of(requireValue(o)));
                     case "nocto" -> {
                         flag(o, null);
                         nocto = true;
@@ -201,9 +202,6 @@ public record MountSemantics(NfsVersion version, Recovery recovery, int timeoDec
                 }
             }
         }
-        if (noac) {
-            cacheTimeout = 0;
-        }
         boolean readOnly = readOnlyRequested || roOption;
         List<String> effective = new ArrayList<>();
         effective.add("vers=" + version.label());
@@ -212,9 +210,10 @@ public record MountSemantics(NfsVersion version, Recovery recovery, int timeoDec
         effective.add("retrans=" + retrans);
         effective.add(readOnly ? "ro" : "rw");
         effective.addAll(extras.values());
+        effective.addAll(cache.options());
         effective.addAll(kernel.values());
         int port = extras.containsKey("port") ? Integer.parseInt(extras.get("port").substring(5)) : 0;
-        return new MountSemantics(version, recovery, timeo, retrans, readOnly, port, cacheTimeout, nocto,
+        return new MountSemantics(version, recovery, timeo, retrans, readOnly, port, cache, nocto,
                 List.copyOf(kernel.values()), effective, ignored);
     }
 

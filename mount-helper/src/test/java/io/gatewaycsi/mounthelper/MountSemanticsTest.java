@@ -16,7 +16,8 @@ class MountSemanticsTest {
         assertThat(s.version()).isEqualTo(NfsVersion.V4);
         assertThat(s.recovery()).isEqualTo(MountSemantics.Recovery.HARD);
         assertThat(s.attemptTimeout()).isEqualTo(Duration.ofSeconds(60));
-        assertThat(s.effectiveOptions()).containsExactly("vers=4.0", "hard", "timeo=600", "retrans=2", "rw");
+        assertThat(s.effectiveOptions()).containsExactly("vers=4.0", "hard", "timeo=600", "retrans=2", "rw",
+                "acregmin=3", "acregmax=60", "acdirmin=30", "acdirmax=60", "lookupcache=all");
     }
 
     @Test
@@ -40,7 +41,7 @@ class MountSemanticsTest {
         MountSemantics s = MountSemantics.parse(List.of("soft,timeo=10", "retrans=1"), false);
         assertThat(s.isSoft()).isTrue();
         assertThat(s.softDeadline()).isEqualTo(Duration.ofSeconds(2));
-        assertThat(s.effectiveOptions()).containsExactly("vers=4.0", "soft", "timeo=10", "retrans=1", "rw");
+        assertThat(s.effectiveOptions()).startsWith("vers=4.0", "soft", "timeo=10", "retrans=1", "rw");
         assertThat(MountSemantics.parse(List.of("soft", "hard"), false).recovery())
                 .isEqualTo(MountSemantics.Recovery.HARD);
         assertThat(MountSemantics.parse(List.of("softerr"), false).recovery())
@@ -59,15 +60,46 @@ class MountSemanticsTest {
     void onlyHonouredOptionsAreReportedAsEffective() {
         MountSemantics s = MountSemantics.parse(List.of("nconnect=8", "rsize=1048576", "noresvport", "actimeo=600",
                 "nocto", "lookupcache=positive", "xprtsec=none", "noexec", "port=2049"), false);
-        assertThat(s.effectiveOptions()).contains("actimeo=600", "nocto", "xprtsec=none", "noexec", "port=2049")
-                .doesNotContain("nconnect=8", "rsize=1048576", "noresvport", "lookupcache=positive");
-        assertThat(s.ignoredOptions()).containsExactly("nconnect=8", "rsize=1048576", "noresvport",
-                "lookupcache=positive");
-        assertThat(s.cacheTimeoutSeconds()).isEqualTo(600);
+        assertThat(s.effectiveOptions()).contains("actimeo=600", "lookupcache=positive", "nocto", "xprtsec=none",
+                "noexec", "port=2049").doesNotContain("nconnect=8", "rsize=1048576", "noresvport");
+        assertThat(s.ignoredOptions()).containsExactly("nconnect=8", "rsize=1048576", "noresvport");
+        assertThat(s.attributeCache().attrTimeoutSeconds()).isEqualTo(600);
         assertThat(s.keepCacheAcrossOpens()).isTrue();
         assertThat(s.kernelFlags()).containsExactly("noexec");
         assertThat(s.port()).isEqualTo(2049);
-        assertThat(MountSemantics.parse(List.of("actimeo=600", "noac"), false).cacheTimeoutSeconds()).isZero();
+        assertThat(MountSemantics.parse(List.of("actimeo=600", "noac"), false).attributeCache().attrTimeoutSeconds())
+                .isZero();
+    }
+
+    /** nfs(5)'s defaults when nothing is said: acregmin 3, acdirmin 30, lookupcache=all. */
+    @Test
+    void attributeCachingFollowsNfs5() {
+        AttributeCache none = MountSemantics.parse(List.of(), false).attributeCache();
+        assertThat(none.fuseOptions()).containsExactly("attr_timeout=3", "entry_timeout=3", "negative_timeout=30");
+        assertThat(MountSemantics.parse(List.of(), false).effectiveOptions())
+                .contains("acregmin=3", "acregmax=60", "acdirmin=30", "acdirmax=60", "lookupcache=all");
+
+        AttributeCache readOnlyCache = MountSemantics.parse(List.of("vers=4.1,hard,timeo=600,retrans=2,nocto,actimeo=600"),
+                true).attributeCache();
+        assertThat(readOnlyCache.fuseOptions())
+                .containsExactly("attr_timeout=600", "entry_timeout=600", "negative_timeout=600");
+
+        assertThat(MountSemantics.parse(List.of("acregmin=5", "acdirmin=7"), false).attributeCache().fuseOptions())
+                .containsExactly("attr_timeout=5", "entry_timeout=5", "negative_timeout=7");
+        assertThat(MountSemantics.parse(List.of("actimeo=9", "lookupcache=pos"), false).attributeCache().fuseOptions())
+                .containsExactly("attr_timeout=9", "entry_timeout=9", "negative_timeout=0");
+        assertThat(MountSemantics.parse(List.of("actimeo=9", "lookupcache=none"), false).attributeCache().fuseOptions())
+                .containsExactly("attr_timeout=9", "entry_timeout=0", "negative_timeout=0");
+        MountSemantics noac = MountSemantics.parse(List.of("actimeo=600", "noac"), false);
+        assertThat(noac.attributeCache().fuseOptions())
+                .containsExactly("attr_timeout=0", "entry_timeout=0", "negative_timeout=0");
+        assertThat(noac.effectiveOptions()).contains("noac").doesNotContain("actimeo=600");
+        assertThat(MountSemantics.parse(List.of("noac", "actimeo=4"), false).attributeCache().attrTimeoutSeconds())
+                .as("a later actimeo turns caching back on").isEqualTo(4);
+        assertThatThrownBy(() -> MountSemantics.parse(List.of("lookupcache=some"), false))
+                .hasMessageContaining("all, positive (pos), none");
+        assertThatThrownBy(() -> MountSemantics.parse(List.of("acregmin=-1"), false))
+                .hasMessageContaining("acregmin=-1");
     }
 
     @Test
@@ -84,6 +116,7 @@ class MountSemanticsTest {
         MountSemantics s = MountSemantics.parse(List.of("ro", "actimeo=30", "nocto", "nosuid"), false);
         String o = GatewayMount.fuseOptions("gw:/share/a,b", s);
         assertThat(o).startsWith("fsname=gw:/share/a\\,b,subtype=gateway-csi,allow_other,default_permissions,")
-                .contains("max_read=1048576", ",ro,", "nosuid", "attr_timeout=30", "entry_timeout=30", "auto_cache");
+                .contains("max_read=1048576", ",ro,", "nosuid", "attr_timeout=30", "entry_timeout=30", "negative_timeout=30",
+                        "auto_cache");
     }
 }

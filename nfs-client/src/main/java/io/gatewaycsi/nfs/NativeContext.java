@@ -649,6 +649,28 @@ final class NativeContext {
      * Lists a directory: {@code nfs_opendir} reads the whole listing (with attributes), then it is walked
      * with {@code nfs_readdir} and freed with {@code nfs_closedir}.
      */
+    /** Offsets of the struct nfsdirent fields read for every listed entry (computed once, not per entry). */
+    private static final class DirentOffsets {
+        static final long D_NAME = Libnfs.offset(Libnfs.DIRENT, "name");
+        static final long D_TYPE = Libnfs.offset(Libnfs.DIRENT, "type");
+        static final long D_MODE = Libnfs.offset(Libnfs.DIRENT, "mode");
+        static final long D_INODE = Libnfs.offset(Libnfs.DIRENT, "inode");
+        static final long D_UID = Libnfs.offset(Libnfs.DIRENT, "uid");
+        static final long D_GID = Libnfs.offset(Libnfs.DIRENT, "gid");
+        static final long D_SIZE = Libnfs.offset(Libnfs.DIRENT, "size");
+        static final long D_NLINK = Libnfs.offset(Libnfs.DIRENT, "nlink");
+        static final long D_USED = Libnfs.offset(Libnfs.DIRENT, "used");
+        static final long D_ATIME_TV_SEC = Libnfs.offset(Libnfs.DIRENT, "atime", "tv_sec");
+        static final long D_ATIME_NSEC = Libnfs.offset(Libnfs.DIRENT, "atime_nsec");
+        static final long D_MTIME_TV_SEC = Libnfs.offset(Libnfs.DIRENT, "mtime", "tv_sec");
+        static final long D_MTIME_NSEC = Libnfs.offset(Libnfs.DIRENT, "mtime_nsec");
+        static final long D_CTIME_TV_SEC = Libnfs.offset(Libnfs.DIRENT, "ctime", "tv_sec");
+        static final long D_CTIME_NSEC = Libnfs.offset(Libnfs.DIRENT, "ctime_nsec");
+
+        private DirentOffsets() {
+        }
+    }
+
     List<NfsDirEntry> readdir(String path) throws NfsException {
         MemorySegment dir;
         try (Arena a = Arena.ofConfined()) {
@@ -663,7 +685,7 @@ final class NativeContext {
                 if (e.equals(MemorySegment.NULL)) {
                     break;
                 }
-                MemorySegment namePtr = e.get(ADDRESS, Libnfs.offset(Libnfs.DIRENT, "name"));
+                MemorySegment namePtr = e.get(ADDRESS, DirentOffsets.D_NAME);
                 String name = namePtr.reinterpret(Integer.MAX_VALUE).getString(0, StandardCharsets.UTF_8);
                 if (name.equals(".") || name.equals("..")) {
                     continue;
@@ -703,29 +725,29 @@ final class NativeContext {
 
     private NfsAttributes attributesOfDirent(MemorySegment e) {
         // type: NF3REG/NF4REG = 1, DIR = 2, BLK 3, CHR 4, LNK = 5, SOCK 6, FIFO 7 (same values in v3 and v4).
-        int type = e.get(JAVA_INT, Libnfs.offset(Libnfs.DIRENT, "type"));
+        int type = e.get(JAVA_INT, DirentOffsets.D_TYPE);
         NfsAttributes.Type t = switch (type) {
             case 1 -> NfsAttributes.Type.FILE;
             case 2 -> NfsAttributes.Type.DIRECTORY;
             case 5 -> NfsAttributes.Type.SYMLINK;
             default -> NfsAttributes.Type.OTHER;
         };
-        int mode = e.get(JAVA_INT, Libnfs.offset(Libnfs.DIRENT, "mode"));
+        int mode = e.get(JAVA_INT, DirentOffsets.D_MODE);
         // libnfs 4.0's NFSv4 READDIR never fills in the inode (the struct is malloc'ed, not zeroed).
-        long inode = version == NfsVersion.V4 ? 0 : e.get(JAVA_LONG, Libnfs.offset(Libnfs.DIRENT, "inode"));
+        long inode = version == NfsVersion.V4 ? 0 : e.get(JAVA_LONG, DirentOffsets.D_INODE);
         return new NfsAttributes(t, mode & 07777,
-                e.get(JAVA_INT, Libnfs.offset(Libnfs.DIRENT, "uid")),
-                e.get(JAVA_INT, Libnfs.offset(Libnfs.DIRENT, "gid")),
-                Math.max(0, e.get(JAVA_LONG, Libnfs.offset(Libnfs.DIRENT, "size"))),
-                Integer.toUnsignedLong(e.get(JAVA_INT, Libnfs.offset(Libnfs.DIRENT, "nlink"))),
+                e.get(JAVA_INT, DirentOffsets.D_UID),
+                e.get(JAVA_INT, DirentOffsets.D_GID),
+                Math.max(0, e.get(JAVA_LONG, DirentOffsets.D_SIZE)),
+                Integer.toUnsignedLong(e.get(JAVA_INT, DirentOffsets.D_NLINK)),
                 inode,
-                Math.max(0, e.get(JAVA_LONG, Libnfs.offset(Libnfs.DIRENT, "used"))),
-                instant(e.get(JAVA_LONG, Libnfs.offset(Libnfs.DIRENT, "atime", "tv_sec")),
-                        Integer.toUnsignedLong(e.get(JAVA_INT, Libnfs.offset(Libnfs.DIRENT, "atime_nsec")))),
-                instant(e.get(JAVA_LONG, Libnfs.offset(Libnfs.DIRENT, "mtime", "tv_sec")),
-                        Integer.toUnsignedLong(e.get(JAVA_INT, Libnfs.offset(Libnfs.DIRENT, "mtime_nsec")))),
-                instant(e.get(JAVA_LONG, Libnfs.offset(Libnfs.DIRENT, "ctime", "tv_sec")),
-                        Integer.toUnsignedLong(e.get(JAVA_INT, Libnfs.offset(Libnfs.DIRENT, "ctime_nsec")))));
+                Math.max(0, e.get(JAVA_LONG, DirentOffsets.D_USED)),
+                instant(e.get(JAVA_LONG, DirentOffsets.D_ATIME_TV_SEC),
+                        Integer.toUnsignedLong(e.get(JAVA_INT, DirentOffsets.D_ATIME_NSEC))),
+                instant(e.get(JAVA_LONG, DirentOffsets.D_MTIME_TV_SEC),
+                        Integer.toUnsignedLong(e.get(JAVA_INT, DirentOffsets.D_MTIME_NSEC))),
+                instant(e.get(JAVA_LONG, DirentOffsets.D_CTIME_TV_SEC),
+                        Integer.toUnsignedLong(e.get(JAVA_INT, DirentOffsets.D_CTIME_NSEC))));
     }
 
     private static Instant instant(long seconds, long nanos) {
