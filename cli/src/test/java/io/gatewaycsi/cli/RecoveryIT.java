@@ -212,7 +212,7 @@ class RecoveryIT {
     void aMountHelperKillIsRepairedOnTheSameTargetOnceItReturns() throws Exception {
         new ProcessBuilder("kill", "-9", Long.toString(helper.pid())).start().waitFor();
         helper.close();
-        Instant deadlineForBreak = Instant.now().plus(Duration.ofSeconds(10));
+        Instant deadlineForBreak = Instant.now().plus(Duration.ofSeconds(30));
         while (canRead(target) && Instant.now().isBefore(deadlineForBreak)) {
             Thread.sleep(100);
         }
