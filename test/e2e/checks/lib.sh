@@ -12,12 +12,23 @@ step() { e2e_log "== $*"; }
 check() { e2e_log "   ok: $*"; }
 fail() { e2e_die "$*"; }
 
-# wait_until SECONDS DESCRIPTION COMMAND...: polls COMMAND every second.
+# wait_until SECONDS DESCRIPTION COMMAND...: polls COMMAND every second. Its arguments are expanded once, by
+# the caller: a condition on something that changes goes in a function, or in wait_until_true.
 wait_until() {
     local seconds=$1 what=$2 i
     shift 2
     for ((i = 0; i < seconds; i++)); do
         "$@" >/dev/null 2>&1 && return 0
+        sleep 1
+    done
+    fail "timed out after ${seconds}s waiting for $what"
+}
+
+# wait_until_true SECONDS DESCRIPTION CONDITION: polls the shell CONDITION (evaluated anew each second).
+wait_until_true() {
+    local seconds=$1 what=$2 condition=$3 i
+    for ((i = 0; i < seconds; i++)); do
+        eval "$condition" >/dev/null 2>&1 && return 0
         sleep 1
     done
     fail "timed out after ${seconds}s waiting for $what"

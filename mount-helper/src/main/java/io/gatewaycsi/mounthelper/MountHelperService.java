@@ -24,6 +24,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -153,6 +154,11 @@ public final class MountHelperService extends MountHelperGrpc.MountHelperImplBas
             throw CsiException.failedPrecondition("the mount helper is shutting down");
         }
         if (env == null) {
+            // Before the first FUSE mount: the end of every mount's loop needs it (GlibcUnwinder).
+            Optional<String> unwinder = GlibcUnwinder.load();
+            if (unwinder.isPresent()) {
+                throw CsiException.failedPrecondition(unwinder.get());
+            }
             FuseCaller fuseCaller;
             try {
                 fuseCaller = FuseCaller.bind(libfuse3);
@@ -351,6 +357,10 @@ public final class MountHelperService extends MountHelperGrpc.MountHelperImplBas
             if (!Files.isReadable(libfuse3)) {
                 return HealthResponse.newBuilder().setReady(false).setMessage(libfuse3
                         + " is missing; install libfuse3 (Debian: libfuse3-3) in the mount helper image").build();
+            }
+            Optional<String> unwinder = GlibcUnwinder.load();
+            if (unwinder.isPresent()) {
+                return HealthResponse.newBuilder().setReady(false).setMessage(unwinder.get()).build();
             }
             if (closed) {
                 return HealthResponse.newBuilder().setReady(false).setMessage("the mount helper is shutting down")
