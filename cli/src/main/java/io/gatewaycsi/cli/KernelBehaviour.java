@@ -26,7 +26,7 @@ import java.util.Optional;
 final class KernelBehaviour {
 
     /** The measurements the soft-timing text quotes (test/kernel, Debian's 6.1 kernel, ganesha 4.3). */
-    static final String SOFT_V4_MEASURED = "measured on Linux 6.1 with soft,timeo=10,retrans=1: 76-88 s with the"
+    static final String SOFT_V4_MEASURED = "measured on Linux 6.1 with soft,timeo=10,retrans=1: 60-88 s with the"
             + " gateway's lease at 60 s, 22 s with it at 20 s, for NFSv4.0, 4.1 and 4.2 alike; timeo=50,retrans=2"
             + " changed nothing";
 

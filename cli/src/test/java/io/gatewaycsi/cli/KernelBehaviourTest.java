@@ -76,7 +76,7 @@ class KernelBehaviourTest {
     void softOnNfs4SaysTheFirstFailureWaitsForTheLeaseAndHowToShortenIt() {
         Doctor.Check check = KernelBehaviour.softTiming(List.of("vers=4.1", "soft", "timeo=10", "retrans=1")).orElseThrow();
         assertThat(check.warning()).isTrue();
-        assertThat(check.detail()).contains("lease", "76-88 s", "22 s", "timeo=10,retrans=1: about 2 s");
+        assertThat(check.detail()).contains("lease", "60-88 s", "22 s", "timeo=10,retrans=1: about 2 s");
         assertThat(check.fix()).contains("nfsVersion 3");
     }
 
