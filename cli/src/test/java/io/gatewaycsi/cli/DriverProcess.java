@@ -54,7 +54,8 @@ final class DriverProcess implements AutoCloseable {
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         builder.environment().putAll(env);
         Process process = builder.start();
-        Instant deadline = Instant.now().plus(Duration.ofSeconds(30));
+        // A JVM start takes seconds on an idle machine and can take a minute when both cores are busy elsewhere.
+        Instant deadline = Instant.now().plus(Duration.ofSeconds(120));
         while (!accepts(socket)) {
             if (!process.isAlive() || Instant.now().isAfter(deadline)) {
                 process.destroyForcibly();
