@@ -8,6 +8,7 @@ import io.gatewaycsi.mounthelper.MountSemantics;
 import io.gatewaycsi.mounthelper.v1.HealthRequest;
 import io.gatewaycsi.mounthelper.v1.HealthResponse;
 import io.gatewaycsi.mounthelper.v1.MountHelperGrpc;
+import io.gatewaycsi.node.MountTable;
 import io.gatewaycsi.nfs.NfsAttributes;
 import io.gatewaycsi.nfs.NfsClient;
 import io.gatewaycsi.nfs.NfsException;
@@ -40,8 +41,15 @@ import java.util.concurrent.TimeoutException;
  */
 final class Doctor {
 
-    /** One check's outcome: {@code fix} is empty when it passed. */
+    /**
+     * One check's outcome: {@code fix} is empty when it passed, or, on a check that passed, what the user should
+     * know and can do (a warning: the mount works, but not quite as asked).
+     */
     record Check(String name, boolean ok, String detail, String fix) {
+        /** Whether it passed with something to heed. */
+        boolean warning() {
+            return ok && !fix.isEmpty();
+        }
     }
 
     /** The outcome of every check, and the verdict. */
@@ -58,10 +66,11 @@ final class Doctor {
     }
 
     /** Where the host facts live (replaceable in tests). */
-    record Host(Path procFilesystems, List<Path> mountNfs, Path fuseDevice, Path procSelfStatus) {
+    record Host(Path procFilesystems, List<Path> mountNfs, Path fuseDevice, Path procSelfStatus, Path mountinfo) {
         static Host real() {
             return new Host(Path.of("/proc/filesystems"), List.of(Path.of("/sbin/mount.nfs"),
-                    Path.of("/usr/sbin/mount.nfs")), Path.of("/dev/fuse"), Path.of("/proc/self/status"));
+                    Path.of("/usr/sbin/mount.nfs")), Path.of("/dev/fuse"), Path.of("/proc/self/status"),
+                    MountTable.SELF_MOUNTINFO);
         }
     }
 
@@ -79,6 +88,7 @@ final class Doctor {
         Map<String, Check> checks = new LinkedHashMap<>();
         MountSemantics semantics = null;
         Check options;
+        List<String> kernelOptions = List.of();
         try {
             Map<String, String> parameters = new LinkedHashMap<>();
             parameters.put("server", request.server());
@@ -88,15 +98,16 @@ final class Doctor {
             }
             VolumeParameters parsed = VolumeParameters.parse(parameters, VolumeParameters.Source.VOLUME_CONTEXT);
             MountOptions resolved = MountOptions.resolve(parsed, request.mountOptions(), request.allowed());
-            String kernelOptions = String.join(",", resolved.asStrings());
+            kernelOptions = resolved.asStrings();
             try {
                 semantics = MountSemantics.parse(resolved.asStrings(), false);
-                options = new Check("mount options", true, kernelOptions + " (mount helper: "
+                options = new Check("mount options", true, String.join(",", kernelOptions) + " (mount helper: "
                         + String.join(",", semantics.effectiveOptions())
                         + (semantics.ignoredOptions().isEmpty() ? "" : "; ignores " + String.join(",",
                         semantics.ignoredOptions())) + ")", "");
             } catch (IllegalArgumentException e) {
-                options = new Check("mount options", true, kernelOptions + " (valid for the kernel; the mount helper"
+                options = new Check("mount options", true, String.join(",", kernelOptions) + " (valid for the kernel;"
+                        + " the mount helper"
                         + " refuses them: " + e.getMessage() + ")", "");
                 checks.put("helper options", new Check("helper options", false, e.getMessage(),
                         "use options the mount helper can honour, or a node with kernel NFS"));
@@ -114,9 +125,13 @@ final class Doctor {
         checks.put("gateway over NFS", options.ok()
                 ? gateway(request, semantics) : new Check("gateway over NFS", false, "not tried: the options are invalid",
                         "fix the mount options first"));
+        if (options.ok() && checks.get("kernel NFS").ok() && !request.mountBackend().equals("sidecar")) {
+            checks.put("kernel sharing", kernelSharing(request, kernelOptions));
+            KernelBehaviour.softTiming(kernelOptions).ifPresent(check -> checks.put("soft timing", check));
+        }
         List<Check> ordered = new ArrayList<>();
         for (String name : new String[] {"mount options", "helper options", "kernel NFS", "mount.nfs", "mount privilege",
-            "/dev/fuse", "mount helper", "gateway over NFS"}) {
+            "/dev/fuse", "mount helper", "gateway over NFS", "kernel sharing", "soft timing"}) {
             if (checks.containsKey(name)) {
                 ordered.add(checks.get(name));
             }
@@ -198,6 +213,17 @@ final class Doctor {
                             + " sidecar)");
         }
         return new Check("kernel NFS", true, String.join(" and ", found) + " in " + host.procFilesystems(), "");
+    }
+
+    /** What a kernel mount of the share would share with the kernel NFS mounts already on this node. */
+    private Check kernelSharing(Request request, List<String> kernelOptions) {
+        try {
+            MountTable table = MountTable.read(host.mountinfo(), MountTable.DEFAULT_DEADLINE);
+            return KernelBehaviour.sharing(request.server(), request.share(), kernelOptions, table);
+        } catch (IOException e) {
+            return new Check("kernel sharing", true, "cannot read " + host.mountinfo() + ": " + e.getMessage(),
+                    "run the doctor in the node plugin's container, where the node's NFS mounts are visible");
+        }
     }
 
     private Check mountNfs() {

@@ -23,8 +23,10 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "doctor", mixinStandardHelpOptions = true,
         description = "Check whether this node can mount a gateway share: kernel NFS, mount.nfs, privileges,"
-                + " /dev/fuse, the mount helper, the gateway over NFS and the mount options; prints each check"
-                + " with its fix and which backend a mount would use. Exits 0 only when a mount would work.")
+                + " /dev/fuse, the mount helper, the gateway over NFS and the mount options; where the kernel"
+                + " mounts, what a new mount would share with the node's NFS mounts (timeo, retrans, nconnect) and"
+                + " when soft I/O fails; prints each check with its fix ([warn]: works, but heed the fix) and which"
+                + " backend a mount would use. Exits 0 only when a mount would work.")
 final class DoctorCommand implements Callable<Integer> {
 
     @Spec
@@ -95,8 +97,9 @@ final class DoctorCommand implements Callable<Integer> {
         boolean tunnelOk = checks.stream().allMatch(Doctor.Check::ok);
         checks.addAll(report.checks());
         for (Doctor.Check check : checks) {
-            out.printf("%s %-17s %s%n", check.ok() ? "[ ok ]" : "[FAIL]", check.name(), check.detail());
-            if (!check.ok() && !check.fix().isEmpty()) {
+            out.printf("%s %-17s %s%n", check.warning() ? "[warn]" : check.ok() ? "[ ok ]" : "[FAIL]", check.name(),
+                    check.detail());
+            if (!check.fix().isEmpty()) {
                 out.printf("       %-17s %s%n", "fix:", check.fix());
             }
         }

@@ -139,6 +139,9 @@ class RecoveryIT {
                 helper.close();
             }
             for (Path path : new Path[] {target, staging}) {
+                if (path == null) {
+                    continue; // set-up failed before staging
+                }
                 new ProcessBuilder("umount", "-l", path.toString()).start().waitFor(10, TimeUnit.SECONDS);
             }
         }

@@ -61,6 +61,7 @@ final class Provisioner {
                 VolumeParameters.Source.STORAGE_CLASS);
         MountOptions options = MountOptions.resolve(parameters, Capabilities.mountFlags(request.getVolumeCapabilitiesList()),
                 allowedMountOptions);
+        request.getVolumeCapabilitiesList().forEach(capability -> Capabilities.requireWritableIfWriter(capability, options));
         String subDir = parameters.resolveSubDir(request.getName());
         if (GatewayLayout.isReserved(subDir)) {
             throw CsiException.invalidArgument("parameter `subDir` resolves to `" + subDir + "`, inside "

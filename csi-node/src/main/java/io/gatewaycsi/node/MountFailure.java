@@ -41,9 +41,10 @@ public enum MountFailure {
                     + " security flavours it allows (mount option `sec=`); on NFSv3 the gateway also answers"
                     + " \"access denied\" when the volume's directory does not exist: check the share and subDir"),
     /**
-     * mount.nfs could not use the protocol ({@code Protocol not supported}, EPROTONOSUPPORT): for NFSv3 on a
-     * node without {@code /etc/protocols} and {@code /etc/services} (Debian's netbase) every mount fails so.
-     * FAILED_PRECONDITION.
+     * mount.nfs could not use the protocol ({@code Protocol not supported}, EPROTONOSUPPORT; {@code Protocol
+     * error}, EPROTO): for NFSv3 on a node without {@code /etc/protocols} and {@code /etc/services} (Debian's
+     * netbase) every mount fails so; {@code proto=rdma} where the node has no RDMA device or the gateway does
+     * not serve NFS over RDMA fails with {@code Protocol error} (Linux 6.1, test/kernel). FAILED_PRECONDITION.
      */
     PROTOCOL_NOT_SUPPORTED(Status.Code.FAILED_PRECONDITION,
             "mount.nfs could not use the transport protocol",
@@ -107,7 +108,12 @@ public enum MountFailure {
                     "unrecognized mount option",
                     "requested nfs version or transport protocol is not supported")),
             new Rule(PROTOCOL_NOT_SUPPORTED, List.of(
-                    "protocol not supported")));
+                    "protocol not supported",
+                    "protocol error")));                      // EPROTO: e.g. proto=rdma with no RDMA transport
+
+    /** mount.nfs's words for a failed name lookup of the server (getaddrinfo(3): EAI_NONAME, EAI_AGAIN). */
+    private static final List<String> NAME_NOT_RESOLVED = List.of("failed to resolve server",
+            "name or service not known", "temporary failure in name resolution");
 
     private final Status.Code code;
     private final String summary;
@@ -166,13 +172,24 @@ public enum MountFailure {
     /**
      * A fix more precise than {@link #fix()} for this command and output, or {@link #fix()}: {@code xprtsec}
      * refused (RPC-with-TLS needs Linux 6.5), {@code rpc.statd} missing (NFSv3 locking: start it or use
-     * {@code nolock}).
+     * {@code nolock}), the server's name not resolved (DNS), {@code proto=rdma} without an RDMA transport.
      */
     public String fixFor(List<String> command, String output) {
         String text = output == null ? "" : output.toLowerCase(Locale.ROOT);
         if (text.contains("rpc.statd")) {
             return "NFSv3 locking needs rpc.statd running beside the node plugin: start it (nfs-common's"
                     + " rpc.statd), or add the mount option `nolock` to keep locks local to this node";
+        }
+        if (NAME_NOT_RESOLVED.stream().anyMatch(text::contains)) {
+            return "the gateway's name did not resolve (DNS) where the node plugin runs: check the StorageClass"
+                    + " `server` for a typo and that the name resolves in the node plugin's pod (`getent hosts"
+                    + " <server>`; the chart's dnsPolicy ClusterFirstWithHostNet asks the cluster DNS, which forwards"
+                    + " to the upstream resolvers), or give `server` as an IP address";
+        }
+        if (this == PROTOCOL_NOT_SUPPORTED && String.join(" ", command).matches("(?s).*\\bproto=rdma6?\\b.*")) {
+            return "proto=rdma needs an RDMA NIC on the node (the rpcrdma kernel module and an RDMA device: `rdma"
+                    + " link` lists none here, or the gateway is not reachable over it) and a gateway serving NFS over"
+                    + " RDMA (port 20049); without them remove proto=rdma from the mount options (TCP is the default)";
         }
         if (this == BAD_OPTIONS && String.join(" ", command).contains("xprtsec=")) {
             return "encryptInTransit (mount option xprtsec=tls) needs Linux 6.5 or later with tlshd running on the"

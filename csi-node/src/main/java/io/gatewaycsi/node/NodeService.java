@@ -693,6 +693,7 @@ public final class NodeService extends NodeGrpc.NodeImplBase implements AutoClos
         VolumeParameters parameters = VolumeParameters.parse(context, VolumeParameters.Source.VOLUME_CONTEXT);
         MountOptions options = MountOptions.resolve(parameters, capability.getMount().getMountFlagsList(),
                 config.allowedMountOptions());
+        Capabilities.requireWritableIfWriter(capability, options);
         String subDir = parameters.resolveSubDir(volumeId);
         if (VolumeParameters.isRecordsDir(subDir)) {
             throw CsiException.invalidArgument("volume context `subDir` is `" + subDir + "`, inside /"

@@ -37,6 +37,7 @@ class MountFailureTest {
             kernel refused a value                      | 32  | mount.nfs: Invalid argument                                                                              | BAD_OPTIONS
             version not served                          | 32  | mount.nfs4: requested NFS version or transport protocol is not supported                                 | BAD_OPTIONS
             kernel VM: v3 without /etc/protocols        | 32  | mount.nfs: Protocol not supported                                                                        | PROTOCOL_NOT_SUPPORTED
+            kernel VM: proto=rdma, no RDMA device       | 32  | mount.nfs4: Protocol error                                                                               | PROTOCOL_NOT_SUPPORTED
             captured-like: missing mount point          | 32  | mount.nfs4: mount point /tmp/ntest/nonexist does not exist                                               | OTHER
             busy                                        | 32  | mount.nfs: /mnt is busy or already mounted                                                               | OTHER
             nothing said                                | 32  | ``                                                                                                       | OTHER
@@ -87,5 +88,27 @@ class MountFailureTest {
                 "mount.nfs: rpc.statd is not running but is required for remote locking.")).contains("nolock")
                 .doesNotContain("kernel modules");
         assertThat(MountFailure.PROTOCOL_NOT_SUPPORTED.fix()).contains("netbase", "/etc/protocols");
+    }
+
+    @org.junit.jupiter.api.Test
+    void protoRdmaWithoutAnRdmaTransportIsAPreconditionNamingRdma() {
+        String output = "mount.nfs4: Protocol error";
+        MountFailure failure = MountFailure.classify(32, output);
+        assertThat(failure.code()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+        assertThat(failure.fixFor(java.util.List.of("setsid", "-w", "mount", "-t", "nfs4", "-o",
+                "vers=4.2,proto=rdma,retry=0", "gw:/export", "/staging"), output))
+                .contains("RDMA", "remove proto=rdma");
+        assertThat(failure.fixFor(java.util.List.of("mount", "-o", "vers=4.2,proto=tcp"), output))
+                .doesNotContain("RDMA");
+    }
+
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {
+        "mount.nfs: Failed to resolve server gateway.example: Name or service not known",
+        "mount.nfs4: Failed to resolve server gateway.example: Temporary failure in name resolution"})
+    void aFailedNameLookupIsUnavailableAndItsFixNamesDns(String output) {
+        MountFailure failure = MountFailure.classify(32, output);
+        assertThat(failure.code()).isEqualTo(Status.Code.UNAVAILABLE);
+        assertThat(failure.fixFor(java.util.List.of("mount"), output)).contains("DNS", "`server`", "IP address");
     }
 }

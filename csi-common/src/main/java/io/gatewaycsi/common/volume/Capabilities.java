@@ -71,6 +71,24 @@ public final class Capabilities {
         return flags;
     }
 
+    /**
+     * Refuses the mount option {@code ro} (from the {@code mountOptions} parameter or the StorageClass
+     * {@code mountOptions}, CSI {@code mount_flags}) under an access mode that lets pods write: the staging mount
+     * would be read-only and every write would fail with EROFS, though the claim asked for a writable volume.
+     * CreateVolume and NodeStageVolume check this (a static PersistentVolume reaches only the second).
+     *
+     * @throws CsiException INVALID_ARGUMENT naming the option, the access mode and the fix
+     */
+    public static void requireWritableIfWriter(VolumeCapability capability, MountOptions options) {
+        if (options.has("ro") && !isReadOnly(capability)) {
+            throw CsiException.invalidArgument("mount option `ro` makes the volume read-only, but its access mode "
+                    + capability.getAccessMode().getMode() + " lets pods write (every write would fail with EROFS);"
+                    + " for a read-only volume use accessModes [ReadOnlyMany] (CSI MULTI_NODE_READER_ONLY) or"
+                    + " readOnly: true on the pod's volume, and remove `ro` from the StorageClass mountOptions and"
+                    + " the mountOptions parameter");
+        }
+    }
+
     /** Whether {@code capability}'s access mode lets no one write (the mount should be read-only). */
     public static boolean isReadOnly(VolumeCapability capability) {
         return switch (capability.getAccessMode().getMode()) {

@@ -43,21 +43,29 @@ public enum Parameter {
             Values.choice("3", "4", "4.0", "4.1", "4.2")),
     /** {@code hard} retries forever; {@code soft} fails after timeo × (retrans + 1) (nfs(5)). */
     MOUNT_MODE("mountMode", "hard", "hard or soft",
-            "`hard` retries until the gateway answers; `soft` fails I/O with EIO: through the mount helper after"
-                    + " timeo × (retrans + 1); through the kernel (Linux 6.1, measured in test/kernel) the first call"
-                    + " after the gateway falls silent fails only after about 60-90 s, later calls after about"
-                    + " timeo × (retrans + 1).",
+            "`hard` retries until the gateway answers; `soft` fails I/O with EIO: through the mount helper and"
+                    + " through the kernel on NFSv3 after about timeo × (retrans + 1); through the kernel on NFSv4"
+                    + " (Linux 6.1, measured in test/kernel) the first call after the gateway falls silent fails only"
+                    + " when the kernel gives up the TCP connection, after about the gateway's NFSv4 lease time (60 s"
+                    + " lease: 60-88 s; 20 s lease: 22 s; timeo and retrans do not change it: NFSv4 never retransmits"
+                    + " on a live connection), later calls after about timeo × (retrans + 1). For a short first"
+                    + " failure use nfsVersion 3.",
             Values.choice("hard", "soft")),
     /** RPC timeout in deciseconds (nfs(5) {@code timeo}). */
-    TIMEO("timeo", "600", "1..6000 deciseconds", "RPC timeout in deciseconds (mount option `timeo`). The kernel"
-            + " shares one NFS client per export: a volume mounted while another of the same export is mounted gets"
-            + " that mount's timeo, retrans and nconnect (reported as the MountOptionsNotApplied event).",
+    TIMEO("timeo", "600", "1..6000 deciseconds", "RPC timeout in deciseconds (mount option `timeo`). Through the"
+            + " kernel, volumes of one export share one NFS superblock: a volume mounted while another of the same"
+            + " export is mounted gets that mount's timeo, retrans and soft/hard unless its mountOptions have"
+            + " `nosharecache` (reported as the MountOptionsNotApplied event; `gateway-csi doctor` shows what a node"
+            + " would share).",
             Values.integer(1, 6000)),
     /** Retries before a major timeout (nfs(5) {@code retrans}). */
-    RETRANS("retrans", "2", "0..100", "Retransmissions before a major timeout (mount option `retrans`).",
+    RETRANS("retrans", "2", "0..100", "Retransmissions before a major timeout (mount option `retrans`). Shared"
+            + " like timeo.",
             Values.integer(0, 100)),
     /** Number of TCP connections to the gateway (nfs(5) {@code nconnect}). */
-    NCONNECT("nconnect", null, "1..16", "TCP connections per mount (mount option `nconnect`).",
+    NCONNECT("nconnect", null, "1..16", "TCP connections to the gateway (mount option `nconnect`). Through the"
+            + " kernel all mounts of one gateway share one NFS client: the first mount's nconnect applies to every"
+            + " later one, with or without `nosharecache` (reported as the MountOptionsNotApplied event).",
             Values.integer(1, 16)),
     /** Read size in bytes (nfs(5) {@code rsize}). */
     RSIZE("rsize", null, "1024..1048576 bytes, a power of two",
@@ -105,7 +113,10 @@ public enum Parameter {
             Values::endpoint),
     /** Extra nfs(5) options, comma-separated, merged with the StorageClass mountOptions. */
     MOUNT_OPTIONS("mountOptions", null, "comma-separated nfs(5) options such as nconnect=8,noresvport",
-            "Extra mount options, validated and merged like the StorageClass `mountOptions`.",
+            "Extra mount options, validated and merged like the StorageClass `mountOptions`. `ro` (here or in the"
+                    + " StorageClass) is refused under a read-write access mode: use accessModes ReadOnlyMany or"
+                    + " readOnly: true on the pod's volume. The kernel ignores `nolock` and `local_lock` on NFSv4 and"
+                    + " `intr` everywhere (reported as the MountOptionsNotApplied event).",
             Values::mountOptionList);
 
     private static final Map<String, Parameter> BY_KEY = Arrays.stream(values())
