@@ -30,13 +30,18 @@ RUN --mount=type=cache,target=/root/.m2 \
 FROM debian:bookworm-slim@sha256:7b140f374b289a7c2befc338f42ebe6441b7ea838a042bbd5acbfca6ec875818 AS base
 # netbase: /etc/protocols and /etc/services, without which mount.nfs cannot resolve the transports NFSv3 needs
 # ("mount.nfs: Protocol not supported"); libnfs13: the user-space NFS client (controller and mount helper);
-# fuse3 + libfuse3-3: FUSE (mount helper); util-linux: mount/umount. Versions follow bookworm and its security
-# updates; the image is rebuilt to pick them up. Then: no setuid/setgid file (the controller runs as 65532 and
-# needs none; the node plugin and the mount helper run as root), and nothing of the build (apt's and dpkg's logs,
-# debconf's backups).
+# fuse3 + libfuse3-3: FUSE (mount helper); util-linux: mount/umount, and setsid (wireguard-go's own session).
+# WireGuard tunnels (node plugin; controller with --controller-wireguard): iproute2 (`ip`: links, addresses,
+# routes, `ip link add … type wireguard`), wireguard-tools (`wg`: keys and peers) and wireguard-go (the userspace
+# tunnel over /dev/net/tun where the kernel has no WireGuard); about 12 MB with iproute2's libraries. Without their
+# recommends (nftables/iptables, wireguard-dkms, libatm1); iproute2's debconf question (capabilities for
+# `ip vrf exec`) keeps its default, no. Versions follow bookworm and its security updates; the image is rebuilt
+# to pick them up. Then: no setuid/setgid file (the controller runs as 65532 and needs none; the node plugin and
+# the mount helper run as root), and nothing of the build (apt's and dpkg's logs, debconf's backups).
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends netbase libnfs13 fuse3 libfuse3-3 util-linux \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends netbase libnfs13 fuse3 libfuse3-3 util-linux \
+      iproute2 wireguard-tools wireguard-go \
  && rm -rf /var/lib/apt/lists/* /var/log/apt /var/log/dpkg.log /var/log/alternatives.log /var/cache/debconf/*-old \
  && find / -xdev -type f -perm /6000 -exec chmod ug-s {} +
 

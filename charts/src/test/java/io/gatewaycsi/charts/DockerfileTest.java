@@ -52,6 +52,10 @@ class DockerfileTest {
         // libnfs.so.13 (nfs-client), libfuse3.so.3 (mount helper), mount/umount, /etc/protocols and /etc/services.
         assertThat(installs.get(0).split("\\s+")).contains("libnfs13", "fuse3", "libfuse3-3", "util-linux",
                 "netbase", "--no-install-recommends").doesNotContain("nfs-common");
+        // The WireGuard tunnels' ip, wg and wireguard-go (the node plugin runs them), on the base's install's next line.
+        List<String> all = lines();
+        assertThat(all.get(all.indexOf(installs.get(0)) + 1).split("\\s+"))
+                .contains("iproute2", "wireguard-tools", "wireguard-go");
         // nfs-common only in the nfs stage, which the image takes mount.nfs and rpc.statd from.
         assertThat(installs.get(1).split("\\s+")).contains("nfs-common", "--no-install-recommends");
         String dockerfile = String.join("\n", lines());
