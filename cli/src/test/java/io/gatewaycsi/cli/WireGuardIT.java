@@ -153,6 +153,8 @@ class WireGuardIT {
 
     /** tcpdump on a veth, writing to a file until closed. */
     final class Capture implements AutoCloseable {
+        /** A pcap file's global header; a file no longer than this holds no packet. */
+        static final long PCAP_HEADER_BYTES = 24;
         final Path file;
         final Process process;
 
@@ -165,6 +167,26 @@ class WireGuardIT {
                 Thread.sleep(50);
             }
             closing.add(this);
+        }
+
+        /**
+         * Waits until the capture has written a packet, knocking on TCP port 9 (discard: refused, so a SYN and a
+         * RST, neither NFS nor WireGuard) of {@code address} on the captured link once a second: tcpdump's
+         * "listening on" can come before packets reach the file.
+         */
+        Capture primedWith(String address) throws Exception {
+            for (int i = 0; i < 60 && (!Files.exists(file) || Files.size(file) <= PCAP_HEADER_BYTES); i++) {
+                try (java.net.Socket knock = new java.net.Socket()) {
+                    knock.connect(new java.net.InetSocketAddress(address, 9), 1000);
+                } catch (IOException refused) {
+                    // expected: the knock is only there to put a packet on the wire
+                }
+                Thread.sleep(1000);
+            }
+            assertThat(Files.exists(file) ? Files.size(file) : 0).as("tcpdump on " + file + " writes packets: "
+                    + Files.readString(Path.of(file.toString().replace(".pcap", ".tcpdump.log"))))
+                    .isGreaterThan(PCAP_HEADER_BYTES);
+            return this;
         }
 
         /** Stops the capture and returns tcpdump's one line per IPv4 packet. */
@@ -280,7 +302,7 @@ class WireGuardIT {
 
     @Test
     void withoutATunnelTheSameCaptureShowsNfs() throws Exception {
-        Capture capture = new Capture(PLAIN_GATEWAY + "-h");
+        Capture capture = new Capture(PLAIN_GATEWAY + "-h").primedWith(plain.server());
         NodeRig rig = rig(plain);
         Path staging = dir.resolve("node/staging");
         Path target = dir.resolve("node/target");
